@@ -1,0 +1,17 @@
+// Stable JSON form of the IR (ir.h). Used by the admin API (GET /config), by `gantry run
+// --snapshot FILE` (data plane fed a serialised snapshot, as a separate proxy process will be in
+// Kubernetes mode), and by tests. Field names are the C++ member names; enums are strings.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "ir/ir.h"
+
+namespace gantry::ir {
+
+std::string toJson(const Snapshot& snapshot);
+StatusOr<Snapshot> fromJson(std::string_view json);
+
+}  // namespace gantry::ir
