@@ -30,6 +30,10 @@ struct ObjectMeta {
   std::string creation_timestamp;  // RFC 3339; "" = not given (the provider assigns it)
   std::string uid;
   std::string resource_version;
+  // Fingerprint of the object's `spec` (and, for core objects without spec, of their payload:
+  // data, subsets...), computed by the parser from a canonical form. The file provider uses it to
+  // bump metadata.generation when a spec changes, as the API server would.
+  uint64_t spec_hash = 0;
 };
 
 // Label selector (metav1.LabelSelector).
