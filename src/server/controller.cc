@@ -1,0 +1,190 @@
+// The standalone controller: file provider -> translate -> Server::publish, plus the admin API.
+// See docs/config-propagation.md for the pipeline and its timings.
+#include "server/controller.h"
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <exception>
+#include <mutex>
+#include <utility>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "controlplane/providers/files.h"
+#include "server/admin.h"
+
+namespace gantry::server {
+
+namespace {
+
+std::string rfc3339Now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+uint64_t steadyUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+struct ReloadStats {
+  uint64_t snapshots = 0;  // snapshots published by this controller
+  uint64_t translate_failures = 0;
+  uint64_t last_translate_us = 0;
+  uint64_t last_publish_us = 0;
+  uint64_t last_reconcile_us = 0;  // provider change seen -> snapshot published
+};
+
+class ControllerImpl : public Controller {
+ public:
+  ControllerImpl(ControllerOptions options, Server& server)
+      : options_(std::move(options)), server_(server) {}
+  ~ControllerImpl() override { stop(); }
+
+  Status init() {
+    if (!options_.config_dir.empty()) {
+      controlplane::providers::FileProviderOptions po;
+      po.dir = options_.config_dir;
+      provider_ = std::make_unique<controlplane::providers::FileProvider>(po);
+      if (auto st = provider_->loadAll(); !st.isOk()) return st;
+      reconcile();
+    }
+    if (!options_.admin_address.empty()) {
+      AdminSource src;
+      src.statuses = [this] {
+        std::lock_guard lock(mu_);
+        return statuses_;
+      };
+      src.errors = [this] { return errors(); };
+      src.snapshot = [this] { return server_.current(); };
+      src.ready = [this] {
+        // In --snapshot mode there is no provider: the caller published before starting us.
+        return ready_.load() || (!provider_ && server_.current() != nullptr);
+      };
+      src.stats_json = [this] { return statsJson(); };
+      auto admin = AdminServer::start(options_.admin_address, std::move(src));
+      if (!admin.isOk()) return admin.status();
+      admin_ = std::move(admin.value());
+    }
+    if (provider_) {
+      auto st = provider_->startWatching([this] { reconcile(); });
+      if (!st.isOk()) {
+        // Serving the initial load without live reload is better than not serving at all.
+        spdlog::error("config: watching {} failed ({}); changes will not be applied",
+                      options_.config_dir, st.message());
+      }
+    }
+    return Status::ok();
+  }
+
+  void stop() override {
+    if (stopped_.exchange(true)) return;
+    if (provider_) provider_->stop();
+    if (admin_) admin_->stop();
+  }
+
+ private:
+  // Objects -> translate -> publish. Runs on the caller of start() once, then on the provider's
+  // watch thread (never concurrently: the watch thread is the only caller after init).
+  void reconcile() {
+    const uint64_t t0 = steadyUs();
+    auto objects = provider_->objects();
+    controlplane::TranslateOptions topts = options_.translate;
+    topts.now = rfc3339Now();
+
+    std::vector<api::ObjectStatus> previous;
+    {
+      std::lock_guard lock(mu_);
+      previous = statuses_;
+    }
+    controlplane::TranslateResult result;
+    try {
+      result = controlplane::translate(*objects, topts, previous);
+    } catch (const std::exception& e) {
+      // The translator does not throw by contract; if it does anyway, the last good snapshot
+      // keeps serving and the failure is reported.
+      spdlog::error("config: translation failed: {}; the previous snapshot keeps serving",
+                    e.what());
+      std::lock_guard lock(mu_);
+      ++stats_.translate_failures;
+      runtime_errors_ = {api::ValidationError{options_.config_dir, 0, "", "",
+                                              fmt::format("translation failed: {}", e.what())}};
+      return;
+    }
+    const uint64_t t1 = steadyUs();
+
+    result.snapshot.version = ++version_;
+    auto snap = std::make_shared<const ir::Snapshot>(std::move(result.snapshot));
+    Status published = server_.publish(snap);
+    const uint64_t t2 = steadyUs();
+
+    {
+      std::lock_guard lock(mu_);
+      statuses_ = std::move(result.statuses);
+      runtime_errors_.clear();
+      if (!published.isOk()) {
+        runtime_errors_.push_back(
+            api::ValidationError{"", 0, "", "", fmt::format("publish: {}", published.message())});
+      }
+      ++stats_.snapshots;
+      stats_.last_translate_us = t1 - t0;
+      stats_.last_publish_us = t2 - t1;
+      stats_.last_reconcile_us = t2 - t0;
+    }
+    ready_.store(true);
+    if (!published.isOk()) spdlog::warn("config: publish: {}", published.message());
+    spdlog::info("config: snapshot {} published ({} ports): translate {:.1f} ms, publish {:.1f} ms",
+                 snap->version, snap->ports.size(), (t1 - t0) / 1000.0, (t2 - t1) / 1000.0);
+  }
+
+  std::vector<api::ValidationError> errors() const {
+    std::vector<api::ValidationError> out;
+    if (provider_) out = provider_->errors();
+    std::lock_guard lock(mu_);
+    out.insert(out.end(), runtime_errors_.begin(), runtime_errors_.end());
+    return out;
+  }
+
+  std::string statsJson() const {
+    controlplane::providers::ProviderStats ps;
+    if (provider_) ps = provider_->stats();
+    std::lock_guard lock(mu_);
+    return fmt::format(
+        "{{\"snapshots\":{},\"translate_failures\":{},\"last_translate_us\":{},"
+        "\"last_publish_us\":{},\"last_reconcile_us\":{},\"provider\":{{\"reloads\":{},"
+        "\"events\":{},\"files\":{},\"objects\":{},\"last_apply_us\":{}}}}}\n",
+        stats_.snapshots, stats_.translate_failures, stats_.last_translate_us,
+        stats_.last_publish_us, stats_.last_reconcile_us, ps.reloads, ps.events, ps.files,
+        ps.objects, ps.last_apply_us);
+  }
+
+  ControllerOptions options_;
+  Server& server_;
+  std::unique_ptr<controlplane::providers::FileProvider> provider_;
+  std::unique_ptr<AdminServer> admin_;
+  mutable std::mutex mu_;
+  std::vector<api::ObjectStatus> statuses_;
+  std::vector<api::ValidationError> runtime_errors_;
+  ReloadStats stats_;
+  uint64_t version_ = 0;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Controller>> Controller::start(const ControllerOptions& options,
+                                                        Server& server) {
+  auto c = std::make_unique<ControllerImpl>(options, server);
+  if (auto st = c->init(); !st.isOk()) return st;
+  return std::unique_ptr<Controller>(std::move(c));
+}
+
+}  // namespace gantry::server
