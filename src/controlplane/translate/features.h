@@ -1,0 +1,37 @@
+// The Gateway API features gantry claims in GatewayClass status.supportedFeatures.
+//
+// One list, kept here so that whoever owns conformance can adjust it as features pass their tests
+// (issue 4: "SupportedFeatures lists exactly the features that pass their tests"). Names are the
+// strings of sigs.k8s.io/gateway-api/pkg/features; the list is emitted sorted, as the API server
+// expects (listType=set).
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace gantry::controlplane {
+
+inline constexpr std::array<std::string_view, 20> kSupportedFeatures = {
+    "Gateway",
+    "GatewayHTTPListenerIsolation",
+    "GatewayPort8080",
+    "GatewayStaticAddresses",
+    "GRPCRoute",
+    "HTTPRoute",
+    "HTTPRouteHostRewrite",
+    "HTTPRouteMethodMatching",
+    "HTTPRouteParentRefPort",
+    "HTTPRoutePathRedirect",
+    "HTTPRoutePathRewrite",
+    "HTTPRoutePortRedirect",
+    "HTTPRouteQueryParamMatching",
+    "HTTPRouteResponseHeaderModification",
+    "HTTPRouteSchemeRedirect",
+    "ListenerSet",
+    "ReferenceGrant",
+    "TCPRoute",
+    "TLSRoute",
+    "UDPRoute",
+};
+
+}  // namespace gantry::controlplane
