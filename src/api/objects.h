@@ -90,11 +90,20 @@ struct PolicyTargetReference {
 // GatewayClass
 // ------------------------------------------------------------------------------------------------
 
+// ParametersReference (GatewayClass.spec.parametersRef, Gateway.spec.infrastructure.parametersRef).
+struct ParametersReference {
+  std::string group;
+  std::string kind;
+  std::string name;
+  std::optional<std::string> namespace_;
+};
+
 struct GatewayClass {
   ObjectMeta metadata;
   SourceLocation source;
   std::string controller_name;
   std::string description;
+  std::optional<ParametersReference> parameters_ref;
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -157,6 +166,13 @@ struct Gateway {
   // All, Selector.
   std::string allowed_listeners_from = "None";
   std::optional<LabelSelector> allowed_listeners_selector;
+  // spec.infrastructure
+  std::map<std::string, std::string> infrastructure_labels;
+  std::map<std::string, std::string> infrastructure_annotations;
+  std::optional<ParametersReference> infrastructure_parameters_ref;
+  // spec.tls.backend.clientCertificateRef (client certificate gantry presents to backends).
+  std::optional<ObjectReference> backend_client_certificate_ref;
+  std::optional<std::string> default_scope;  // All, None
 };
 
 // ListenerSet: listeners attached to a parent Gateway.
@@ -316,6 +332,7 @@ struct HttpRoute {
   std::vector<ParentReference> parent_refs;
   std::vector<std::string> hostnames;
   std::vector<HttpRouteRule> rules;  // CRD default: one rule
+  std::optional<std::string> use_default_gateways;  // All, None
 };
 
 struct GrpcMethodMatch {
@@ -343,6 +360,7 @@ struct GrpcRoute {
   std::vector<ParentReference> parent_refs;
   std::vector<std::string> hostnames;
   std::vector<GrpcRouteRule> rules;
+  std::optional<std::string> use_default_gateways;  // All, None
 };
 
 // TLSRoute, TCPRoute, UDPRoute share one shape (TCP/UDP have no hostnames).
@@ -358,6 +376,7 @@ struct L4Route {
   std::vector<ParentReference> parent_refs;
   std::vector<std::string> hostnames;  // TLSRoute only
   std::vector<L4RouteRule> rules;
+  std::optional<std::string> use_default_gateways;  // All, None
 };
 
 // ------------------------------------------------------------------------------------------------

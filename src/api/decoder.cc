@@ -1,0 +1,494 @@
+#include "api/decoder.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <charconv>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace gantry::api::detail {
+
+namespace {
+
+// The scalar text of a node known to be a scalar (Scalar() does not throw for scalars).
+const std::string& text(const YAML::Node& n) { return n.Scalar(); }
+
+bool anyOf(const std::string& s, std::initializer_list<std::string_view> words) {
+  return std::find(words.begin(), words.end(), s) != words.end();
+}
+
+bool allDigits(std::string_view s, int base) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool ok = base == 16  ? std::isxdigit(static_cast<unsigned char>(c)) != 0
+              : base == 8 ? (c >= '0' && c <= '7')
+                          : (std::isdigit(static_cast<unsigned char>(c)) != 0 || c == '_');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Parses a YAML 1.1 integer (decimal with optional underscores, 0x hex, leading-zero octal).
+std::optional<int64_t> parseYamlInt(const std::string& raw) {
+  std::string_view s = raw;
+  bool neg = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  int base = 10;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    base = 16;
+    s.remove_prefix(2);
+  } else if (s.size() > 1 && s[0] == '0' && allDigits(s.substr(1), 8)) {
+    base = 8;
+    s.remove_prefix(1);
+  }
+  if (!allDigits(s, base) || s[0] == '_') return std::nullopt;
+  std::string digits;
+  for (char c : s)
+    if (c != '_') digits.push_back(c);
+  uint64_t value = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
+  if (ec != std::errc() || p != digits.data() + digits.size()) return std::nullopt;
+  if (!neg && value > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
+  if (neg && value > static_cast<uint64_t>(INT64_MAX) + 1) return std::nullopt;
+  return neg ? static_cast<int64_t>(0 - value) : static_cast<int64_t>(value);
+}
+
+bool looksFloat(const std::string& s) {
+  if (anyOf(s, {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
+                ".nan", ".NaN", ".NAN"}))
+    return true;
+  return patternMatches(R"(^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$)", s);
+}
+
+std::string typeName(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map:
+      return "object";
+    case YAML::NodeType::Sequence:
+      return "array";
+    case YAML::NodeType::Scalar:
+      switch (classifyScalar(n)) {
+        case ScalarKind::kNull:
+          return "null";
+        case ScalarKind::kBool:
+          return "boolean";
+        case ScalarKind::kInt:
+          return "integer";
+        case ScalarKind::kFloat:
+          return "number";
+        case ScalarKind::kString:
+          return "string";
+      }
+      break;
+    default:
+      break;
+  }
+  return "null";
+}
+
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  size_t n = 0;
+  for (char c : s) {
+    if (++n > 80) {
+      out += "...";
+      break;
+    }
+    if (c == '"' || c == '\\') out.push_back('\\');
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+ScalarKind classifyScalar(const YAML::Node& n) {
+  if (!n.IsDefined() || n.IsNull()) return ScalarKind::kNull;
+  if (!n.IsScalar()) return ScalarKind::kString;
+  const std::string& tag = n.Tag();
+  const std::string& s = text(n);
+  if (tag == "!" || tag == "tag:yaml.org,2002:str" || tag == "tag:yaml.org,2002:binary")
+    return ScalarKind::kString;
+  if (tag == "tag:yaml.org,2002:int") return ScalarKind::kInt;
+  if (tag == "tag:yaml.org,2002:float") return ScalarKind::kFloat;
+  if (tag == "tag:yaml.org,2002:bool") return ScalarKind::kBool;
+  if (tag == "tag:yaml.org,2002:null") return ScalarKind::kNull;
+  if (tag != "?" && !tag.empty()) return ScalarKind::kString;
+  // Plain scalar: YAML 1.1 resolution as in go-yaml v2 (sigs.k8s.io/yaml).
+  if (s.empty() || anyOf(s, {"~", "null", "Null", "NULL"})) return ScalarKind::kNull;
+  if (anyOf(s, {"y",    "Y",    "yes",   "Yes",   "YES",   "n",  "N",  "no", "No",  "NO",  "true",
+                "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF"}))
+    return ScalarKind::kBool;
+  if (parseYamlInt(s)) return ScalarKind::kInt;
+  if (looksFloat(s)) return ScalarKind::kFloat;
+  return ScalarKind::kString;
+}
+
+bool patternMatches(const char* pattern, std::string_view s) {
+  // Compiled once per pattern; RE2 objects are safe to share between threads.
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::unique_ptr<RE2>> cache;
+  const RE2* re = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto& slot = cache[pattern];
+    if (!slot) {
+      RE2::Options opts;
+      opts.set_log_errors(false);
+      slot = std::make_unique<RE2>(pattern, opts);
+    }
+    re = slot.get();
+  }
+  if (!re->ok()) return false;
+  return RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *re);
+}
+
+size_t utf8Length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+void Decoder::fail(int line, std::string path, std::string message) {
+  ValidationError e;
+  e.file = file_;
+  e.line = line > 0 ? line : object_line_;
+  e.object = object_;
+  e.field = std::move(path);
+  e.message = std::move(message);
+  errors_.push_back(std::move(e));
+}
+
+int Decoder::lineOf(const YAML::Node& n, int fallback) const {
+  if (!n.IsDefined() || n.IsNull()) return fallback;
+  int l = n.Mark().line;
+  if (l < 0) return fallback;
+  // Marks are 0-based and relative to the document; line_offset_ is the document's first line.
+  return l + line_offset_;
+}
+
+bool Decoder::object(const V& v) {
+  if (!v.has()) return false;
+  if (!v.n.IsMap()) {
+    fail(v, fmt::format("Invalid value: \"{}\": must be of type object", typeName(v.n)));
+    return false;
+  }
+  return true;
+}
+
+V Decoder::field(const V& parent, std::string_view key) const {
+  std::string path = parent.path.empty() ? std::string(key) : parent.path + "." + std::string(key);
+  if (parent.has() && parent.n.IsMap()) {
+    for (auto it = parent.n.begin(); it != parent.n.end(); ++it) {
+      YAML::Node k = it->first;
+      if (k.IsScalar() && k.Scalar() == key) {
+        return V{it->second, std::move(path), lineOf(k, parent.line)};
+      }
+    }
+  }
+  return V{YAML::Node(), std::move(path), parent.line};
+}
+
+void Decoder::noDuplicates(const V& parent) {
+  if (!parent.has() || !parent.n.IsMap()) return;
+  std::set<std::string> seen;
+  for (auto it = parent.n.begin(); it != parent.n.end(); ++it) {
+    YAML::Node k = it->first;
+    std::string name = k.IsScalar() ? k.Scalar() : std::string("<non-scalar key>");
+    std::string path = parent.path.empty() ? name : parent.path + "." + name;
+    if (!k.IsScalar()) {
+      fail(lineOf(k, parent.line), parent.path, "mapping keys must be strings");
+      continue;
+    }
+    if (!seen.insert(name).second) fail(lineOf(k, parent.line), path, "duplicate field");
+  }
+}
+
+void Decoder::strict(const V& parent, std::initializer_list<std::string_view> known) {
+  if (!parent.has() || !parent.n.IsMap()) return;
+  std::set<std::string> seen;
+  for (auto it = parent.n.begin(); it != parent.n.end(); ++it) {
+    YAML::Node k = it->first;
+    if (!k.IsScalar()) {
+      fail(lineOf(k, parent.line), parent.path, "mapping keys must be strings");
+      continue;
+    }
+    const std::string& name = k.Scalar();
+    std::string path = parent.path.empty() ? name : parent.path + "." + name;
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      fail(lineOf(k, parent.line), path, "unknown field");
+    } else if (!seen.insert(name).second) {
+      fail(lineOf(k, parent.line), path, "duplicate field");
+    }
+  }
+}
+
+bool Decoder::require(const V& v) {
+  if (v.has()) return true;
+  fail(v, "Required value");
+  return false;
+}
+
+std::optional<std::string> Decoder::str(const V& v, const StrSpec& spec) {
+  if (!v.has()) return std::nullopt;
+  if (!v.n.IsScalar() || classifyScalar(v.n) != ScalarKind::kString) {
+    fail(v, fmt::format("Invalid value: \"{}\": must be of type string", typeName(v.n)));
+    return std::nullopt;
+  }
+  const std::string& s = text(v.n);
+  bool ok = true;
+  if (!spec.enum_values.empty()) {
+    if (std::find(spec.enum_values.begin(), spec.enum_values.end(), s) == spec.enum_values.end()) {
+      std::string supported;
+      for (auto e : spec.enum_values) {
+        if (!supported.empty()) supported += ", ";
+        supported += quote(e);
+      }
+      fail(v, fmt::format("Unsupported value: {}: supported values: {}", quote(s), supported));
+      return std::nullopt;
+    }
+  }
+  size_t len = utf8Length(s);
+  if (spec.max_len >= 0 && len > static_cast<size_t>(spec.max_len)) {
+    fail(v, fmt::format("Too long: may not be more than {} bytes", spec.max_len));
+    ok = false;
+  } else if (len < static_cast<size_t>(spec.min_len)) {
+    fail(v, fmt::format("Invalid value: {}: should be at least {} chars long", quote(s),
+                        spec.min_len));
+    ok = false;
+  } else if (spec.pattern && !patternMatches(spec.pattern, s)) {
+    fail(v, fmt::format("Invalid value: {}: should match '{}'", quote(s), spec.pattern));
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return s;
+}
+
+std::optional<int64_t> Decoder::integer(const V& v, std::optional<int64_t> min,
+                                        std::optional<int64_t> max) {
+  if (!v.has()) return std::nullopt;
+  std::optional<int64_t> value;
+  if (v.n.IsScalar() && classifyScalar(v.n) == ScalarKind::kInt) value = parseYamlInt(text(v.n));
+  if (!value) {
+    fail(v, fmt::format("Invalid value: \"{}\": must be of type integer", typeName(v.n)));
+    return std::nullopt;
+  }
+  if (min && *value < *min) {
+    fail(v, fmt::format("Invalid value: {}: should be greater than or equal to {}", *value, *min));
+    return std::nullopt;
+  }
+  if (max && *value > *max) {
+    fail(v, fmt::format("Invalid value: {}: should be less than or equal to {}", *value, *max));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> Decoder::boolean(const V& v) {
+  if (!v.has()) return std::nullopt;
+  if (!v.n.IsScalar() || classifyScalar(v.n) != ScalarKind::kBool) {
+    fail(v, fmt::format("Invalid value: \"{}\": must be of type boolean", typeName(v.n)));
+    return std::nullopt;
+  }
+  const std::string& s = text(v.n);
+  return anyOf(s, {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"});
+}
+
+std::vector<V> Decoder::list(const V& v, size_t min_items, size_t max_items) {
+  std::vector<V> out;
+  if (!v.has()) {
+    if (min_items > 0 && v.n.IsDefined() && v.n.IsNull()) {
+      // absent or null: the caller decides whether it is required
+    }
+    return out;
+  }
+  if (!v.n.IsSequence()) {
+    fail(v, fmt::format("Invalid value: \"{}\": must be of type array", typeName(v.n)));
+    return out;
+  }
+  size_t size = v.n.size();
+  if (size > max_items) {
+    fail(v, fmt::format("Too many: {}: must have at most {} items", size, max_items));
+    return out;
+  }
+  if (size < min_items) {
+    fail(v, fmt::format("Invalid value: {}: should have at least {} items", size, min_items));
+    return out;
+  }
+  size_t i = 0;
+  for (auto it = v.n.begin(); it != v.n.end(); ++it, ++i) {
+    out.push_back(V{*it, fmt::format("{}[{}]", v.path, i), lineOf(*it, v.line)});
+  }
+  return out;
+}
+
+std::map<std::string, std::string> Decoder::strMap(const V& v, const StrSpec& key_spec,
+                                                   const StrSpec& value_spec, size_t max_props) {
+  std::map<std::string, std::string> out;
+  if (!object(v)) return out;
+  noDuplicates(v);
+  if (v.n.size() > max_props) {
+    fail(v, fmt::format("Too many: {}: must have at most {} items", v.n.size(), max_props));
+    return out;
+  }
+  for (auto it = v.n.begin(); it != v.n.end(); ++it) {
+    if (!it->first.IsScalar()) continue;  // reported by noDuplicates
+    std::string key = it->first.Scalar();
+    V kv{it->first, v.path, lineOf(it->first, v.line)};
+    // Keys are always strings in JSON; check the key's own constraints.
+    size_t len = utf8Length(key);
+    if ((key_spec.max_len >= 0 && len > static_cast<size_t>(key_spec.max_len)) ||
+        len < static_cast<size_t>(key_spec.min_len) ||
+        (key_spec.pattern && !patternMatches(key_spec.pattern, key))) {
+      fail(kv, fmt::format("Invalid value: {}: key is not valid", quote(key)));
+      continue;
+    }
+    V val{it->second, v.path + "." + key, lineOf(it->first, v.line)};
+    if (!val.has()) {
+      // JSON null in a map[string]string becomes "" in Go.
+      out[key] = "";
+      continue;
+    }
+    if (auto s = str(val, value_spec)) out[key] = *s;
+  }
+  return out;
+}
+
+std::vector<std::string> Decoder::strSet(const V& v, const StrSpec& item, size_t max_items) {
+  std::vector<std::string> out;
+  for (const V& it : list(v, 0, max_items)) {
+    if (!require(it)) continue;
+    auto s = str(it, item);
+    if (!s) continue;
+    if (std::find(out.begin(), out.end(), *s) != out.end()) {
+      fail(it, fmt::format("Duplicate value: {}", quote(*s)));
+      continue;
+    }
+    out.push_back(*s);
+  }
+  return out;
+}
+
+namespace {
+constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
+uint64_t mix(uint64_t h, std::string_view s) {
+  // Length-prefixed so that ("ab","c") and ("a","bc") differ.
+  uint64_t len = s.size();
+  for (int i = 0; i < 8; ++i) {
+    h ^= (len >> (8 * i)) & 0xff;
+    h *= kFnvPrime;
+  }
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= kFnvPrime;
+  }
+  return h;
+}
+}  // namespace
+
+std::optional<uint64_t> canonicalHash(const YAML::Node& n, uint64_t seed, size_t& budget) {
+  if (budget == 0) return std::nullopt;
+  --budget;
+  uint64_t h = seed;
+  if (!n.IsDefined() || n.IsNull()) return mix(h, "n");
+  switch (n.Type()) {
+    case YAML::NodeType::Scalar: {
+      ScalarKind k = classifyScalar(n);
+      std::string normalized = n.Scalar();
+      if (k == ScalarKind::kInt) {
+        if (auto i = parseYamlInt(normalized)) normalized = std::to_string(*i);
+      }
+      h = mix(h, std::string(1, "NBIFS"[static_cast<int>(k)]));
+      return mix(h, normalized);
+    }
+    case YAML::NodeType::Sequence: {
+      h = mix(h, "[");
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        auto c = canonicalHash(*it, h, budget);
+        if (!c) return std::nullopt;
+        h = *c;
+      }
+      return mix(h, "]");
+    }
+    case YAML::NodeType::Map: {
+      // Sort (key, position) pairs, never the nodes: assigning a YAML::Node rebinds the node it
+      // came from and would rewrite the document.
+      std::vector<std::pair<std::string, size_t>> keys;
+      std::vector<YAML::Node> values;
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        YAML::Node k = it->first;
+        if (!k.IsScalar()) continue;
+        keys.emplace_back(k.Scalar(), values.size());
+        values.push_back(it->second);
+      }
+      std::sort(keys.begin(), keys.end());
+      h = mix(h, "{");
+      for (const auto& [k, idx] : keys) {
+        const YAML::Node& val = values[idx];
+        if (!val.IsDefined() || val.IsNull()) continue;  // null == absent
+        h = mix(h, k);
+        auto c = canonicalHash(val, h, budget);
+        if (!c) return std::nullopt;
+        h = *c;
+      }
+      return mix(h, "}");
+    }
+    default:
+      return mix(h, "n");
+  }
+}
+
+namespace specs {
+#define GANTRY_DNS_SUBDOMAIN R"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)"
+const StrSpec kHostname{1, 253, "^(\\*\\.)?" GANTRY_DNS_SUBDOMAIN "$", {}};
+const StrSpec kPreciseHostname{1, 253, "^" GANTRY_DNS_SUBDOMAIN "$", {}};
+const StrSpec kGroup{0, 253, "^$|^" GANTRY_DNS_SUBDOMAIN "$", {}};
+const StrSpec kKind{1, 63, R"(^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$)", {}};
+const StrSpec kObjectName{1, 253, nullptr, {}};
+const StrSpec kNamespace{1, 63, R"(^[a-z0-9]([-a-z0-9]*[a-z0-9])?$)", {}};
+const StrSpec kSectionName{1, 253, "^" GANTRY_DNS_SUBDOMAIN "$", {}};
+const StrSpec kHeaderName{1, 256, R"(^[A-Za-z0-9!#$%&'*+\-.^_\x60|~]+$)", {}};
+const StrSpec kDuration{0, -1, R"(^([0-9]{1,5}(h|m|s|ms)){1,4}$)", {}};
+const StrSpec kGatewayController{
+    1, 253, "^" GANTRY_DNS_SUBDOMAIN R"(\/[A-Za-z0-9\/\-._~%!$&'()*+,;=:]+$)", {}};
+// Qualified names (label and annotation keys): an optional DNS-subdomain prefix and "/", then a
+// name segment of at most 63 characters (the CEL rules on Gateway spec.infrastructure).
+const StrSpec kAnnotationKey{
+    1,
+    317,
+    R"(^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$)",
+    {}};
+const StrSpec kAnnotationValue{0, 4096, nullptr, {}};
+const StrSpec kLabelKey = kAnnotationKey;
+const StrSpec kLabelValue{0, 63, R"(^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$)", {}};
+const StrSpec kAbsoluteUri{
+    1, 253, R"(^(([^:/?#]+):)(//([^/?#]*))([^?#]*)(\?([^#]*))?(#(.*))?)", {}};
+const StrSpec kCorsOrigin{
+    1,
+    253,
+    R"((^\*$)|(^(http(s)?):\/\/(((\*\.)?([a-zA-Z0-9\-]+\.)*[a-zA-Z0-9-]+|\*)(:([0-9]{1,5}))?)$))",
+    {}};
+const StrSpec kAddressType{1,
+                           253,
+                           "^Hostname|IPAddress|NamedAddress|" GANTRY_DNS_SUBDOMAIN
+                           R"(\/[A-Za-z0-9\/\-._~%!$&'()*+,;=:]+$)",
+                           {}};
+const StrSpec kAny{};
+const StrSpec kAnyKey{};
+#undef GANTRY_DNS_SUBDOMAIN
+}  // namespace specs
+
+}  // namespace gantry::api::detail
