@@ -306,14 +306,17 @@ class AdminServerImpl : public AdminServer {
       if (ec) co_return;
       size_t parsed = http_parser_execute(&parser, &settings, buf, n);
       if (parser.http_errno != HPE_OK || parsed != n) {
-        co_await write(sock, Response{400, "text/plain", "bad request\n"}, false);
+        // Named, not a temporary: g++ 12 destroys temporaries in a co_await expression twice.
+        const Response bad{400, "text/plain", "bad request\n"};
+        co_await write(sock, bad, false);
         co_return;
       }
       if (st.url.size() > 8192) co_return;
       auto requests = std::move(st.done);
       st.done.clear();
       for (const auto& req : requests) {
-        bool ok = co_await write(sock, handle(req), req.keep_alive);
+        const Response resp = handle(req);
+        bool ok = co_await write(sock, resp, req.keep_alive);
         if (!ok || !req.keep_alive) co_return;
       }
     }
