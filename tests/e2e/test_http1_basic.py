@@ -1,0 +1,213 @@
+"""Basic proxying, keep-alive (downstream and upstream), routing on host/path, and the header rules
+of issue 2: hop-by-hop removal, X-Forwarded-*, Host preserved, no Server header added."""
+
+import http.client
+import json
+import subprocess
+
+import httpx
+import pytest
+
+from backends.echo import header_tokens, header_values
+from backends.helpers import conn, one_backend, roundtrip, seen
+from backends.rawhttp import request
+from backends.snapshot import Snapshot
+
+
+@pytest.fixture
+def gw(make_echo, start_gantry):
+    return one_backend(make_echo, start_gantry)
+
+
+def test_curl_get(gw):
+    out = subprocess.run(
+        ["curl", "-sS", "--http1.1", "-o", "-", "-w", "\n%{http_code}",
+         f"http://127.0.0.1:{gw.port}/hello/world?x=1&y=%2F"],
+        capture_output=True, timeout=20, text=True,
+    )
+    body, _, code = out.stdout.rpartition("\n")
+    assert code == "200", out.stderr
+    rec = json.loads(body)
+    assert rec["method"] == "GET"
+    assert rec["target"] == "/hello/world?x=1&y=%2F"
+    assert header_values(rec["headers"], "host") == [f"127.0.0.1:{gw.port}"]
+
+
+def test_http_client_post_and_httpx_put(gw):
+    c = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=10)
+    c.request("POST", "/submit", body=b"x" * 1000, headers={"Content-Type": "text/plain"})
+    r = c.getresponse()
+    rec = json.loads(r.read())
+    c.close()
+    assert r.status == 200
+    assert rec["method"] == "POST" and rec["body_len"] == 1000
+    assert header_values(rec["headers"], "content-type") == ["text/plain"]
+
+    with httpx.Client(base_url=gw.g.url(), timeout=10) as hc:
+        r = hc.put("/item/7", content=b"abc")
+        assert r.status_code == 200
+        assert r.json()["method"] == "PUT" and r.json()["body_len"] == 3
+
+
+def test_downstream_keepalive_reuses_one_connection(gw):
+    c = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=10)
+    local_ports = set()
+    for i in range(20):
+        c.request("GET", f"/ka/{i}")
+        r = c.getresponse()
+        assert r.status == 200
+        assert json.loads(r.read())["target"] == f"/ka/{i}"
+        assert "close" not in (r.getheader("connection") or "").lower()
+        local_ports.add(c.sock.getsockname()[1])
+    c.close()
+    assert len(local_ports) == 1, "gantry closed a keep-alive connection between requests"
+
+
+def test_upstream_keepalive_reuse_single_downstream(gw):
+    c = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=10)
+    for i in range(30):
+        c.request("GET", f"/u/{i}")
+        r = c.getresponse()
+        r.read()
+        assert r.status == 200
+    c.close()
+    # One downstream connection lives on one worker, whose pool should keep reusing its upstream
+    # connection: the backend sees (about) one connection for 30 requests.
+    assert gw.echo.connections <= 2, f"backend saw {gw.echo.connections} connections for 30 requests"
+    assert max(r["index"] for r in gw.echo.requests) >= 10
+
+
+def test_upstream_keepalive_reuse_across_downstream_connections(gw):
+    n = 24
+    for i in range(n):
+        r = roundtrip(gw.port, target=f"/d/{i}")
+        assert r.status == 200
+    # Each worker's pool keeps its idle upstream connection between downstream connections.
+    assert gw.echo.connections < n
+    assert gw.echo.connections <= 4, f"backend saw {gw.echo.connections} connections for {n} requests"
+
+
+def test_pipelined_requests_answered_in_order(gw):
+    with conn(gw.port) as c:
+        c.send(b"".join(request("GET", f"/p{i}", "app.example") for i in range(5)))
+        for i in range(5):
+            r = c.read_response()
+            assert seen(r)["target"] == f"/p{i}"
+
+
+def test_host_preserved(gw):
+    r = roundtrip(gw.port, host="App.Example:8443", target="/h")
+    rec = seen(r)
+    assert header_values(rec["headers"], "host") == ["App.Example:8443"]
+
+
+def test_no_server_header_added(gw):
+    r = roundtrip(gw.port, target="/s")
+    assert r.status == 200
+    assert r.header_all("server") == [], "gantry added a Server header the backend did not send"
+    r = roundtrip(gw.port, target="/s",
+                  headers=[("x-echo-headers", json.dumps([["Server", "echo/1.0"]]))])
+    assert r.header_all("server") == ["echo/1.0"]
+
+
+def test_x_forwarded_headers_set(gw):
+    r = roundtrip(gw.port, host="app.example:8080", target="/xf")
+    hdrs = seen(r)["headers"]
+    assert header_tokens(hdrs, "x-forwarded-for") == ["127.0.0.1"]
+    assert header_tokens(hdrs, "x-forwarded-proto") == ["http"]
+    assert header_tokens(hdrs, "x-forwarded-host") == ["app.example:8080"]
+
+
+def test_x_forwarded_headers_appended(gw):
+    r = roundtrip(gw.port, host="app.example", target="/xf", headers=[
+        ("X-Forwarded-For", "203.0.113.7, 198.51.100.2"),
+        ("X-Forwarded-Proto", "https"),
+        ("X-Forwarded-Host", "outer.example"),
+    ])
+    hdrs = seen(r)["headers"]
+    # The client-supplied chain is kept and gantry's hop is the last element (whether appended to
+    # the same line or sent as another field line: RFC 9110 section 5.3 makes them equivalent).
+    assert header_tokens(hdrs, "x-forwarded-for") == ["203.0.113.7", "198.51.100.2", "127.0.0.1"]
+    assert header_tokens(hdrs, "x-forwarded-proto")[-1] == "http"
+    assert header_tokens(hdrs, "x-forwarded-host")[-1] == "app.example"
+
+
+def test_hop_by_hop_request_headers_removed(gw):
+    r = roundtrip(gw.port, target="/hop", headers=[
+        ("Connection", "keep-alive, X-Hop-A, X-Hop-B"),
+        ("X-Hop-A", "1"),
+        ("X-Hop-B", "2"),
+        ("X-End", "kept"),
+        ("Keep-Alive", "timeout=5, max=1000"),
+        ("Proxy-Authorization", "Basic dXNlcjpwYXNz"),
+        ("Proxy-Connection", "keep-alive"),
+        ("TE", "gzip"),
+        ("Upgrade", "foo/1"),
+    ])
+    hdrs = seen(r)["headers"]
+    names = {n.lower() for n, _ in hdrs}
+    for h in ("x-hop-a", "x-hop-b", "keep-alive", "proxy-authorization", "proxy-connection",
+              "upgrade"):
+        assert h not in names, f"hop-by-hop header {h} was forwarded: {hdrs}"
+    assert "gzip" not in header_tokens(hdrs, "te"), "client's TE was forwarded"
+    assert not {"x-hop-a", "x-hop-b"} & set(header_tokens(hdrs, "connection"))
+    assert header_values(hdrs, "x-end") == ["kept"]
+
+
+def test_hop_by_hop_response_headers_removed(gw):
+    extra = [["Connection", "X-Secret"], ["X-Secret", "s"], ["Keep-Alive", "timeout=99"],
+             ["Proxy-Authenticate", "Basic realm=x"], ["Proxy-Connection", "keep-alive"],
+             ["Upgrade", "foo/2"], ["X-End", "e"]]
+    r = roundtrip(gw.port, target="/hop", headers=[("x-echo-headers", json.dumps(extra))])
+    assert r.status == 200
+    names = {n.lower() for n, _ in r.headers}
+    for h in ("x-secret", "proxy-authenticate", "proxy-connection", "upgrade"):
+        assert h not in names, f"hop-by-hop response header {h} was forwarded: {r.headers}"
+    assert "timeout=99" not in " ".join(r.header_all("keep-alive"))
+    assert "x-secret" not in [t.strip().lower() for v in r.header_all("connection")
+                              for t in v.split(",")]
+    assert r.header_all("x-end") == ["e"]
+
+
+def test_request_transfer_encoding_reframed(gw):
+    with conn(gw.port) as c:
+        c.send(b"POST /te HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+        rec = seen(c.read_response())
+    assert rec["body_len"] == 11
+    assert rec["body_head"] == "hello world"
+    te = header_tokens(rec["headers"], "transfer-encoding")
+    assert te in ([], ["chunked"])
+    if not te:
+        assert header_values(rec["headers"], "content-length") == ["11"]
+
+
+@pytest.fixture
+def routed(make_echo, start_gantry):
+    a, b, c = make_echo("a"), make_echo("b"), make_echo("c")
+    snap = Snapshot()
+    for e in (a, b, c):
+        snap.backend(e.name, [e])
+    p = snap.http_port()
+    p.route("/", "a", hostname="a.example")
+    p.route("/api", "b", hostname="b.example")
+    p.route("/", "c")
+    g = start_gantry(snap)
+    return p.port
+
+
+@pytest.mark.parametrize("host,target,backend", [
+    ("a.example", "/anything", "a"),
+    ("A.EXAMPLE", "/x", "a"),  # host names are case-insensitive (RFC 9110 section 4.2.3)
+    ("a.example:{port}", "/x", "a"),  # the port is not part of the host name
+    ("b.example", "/api", "b"),
+    ("b.example", "/api/v1/items", "b"),
+    ("b.example", "/apix", "c"),  # PathPrefix matches whole path segments
+    ("b.example", "/other", "c"),
+    ("c.example", "/api", "c"),
+    ("127.0.0.1:{port}", "/", "c"),
+])
+def test_routing_by_host_and_path(routed, host, target, backend):
+    r = roundtrip(routed, host=host.format(port=routed), target=target)
+    assert r.status == 200
+    assert r.header("x-echo-backend") == backend
