@@ -543,6 +543,12 @@ void FileProvider::watchLoop() {
           if (ev->len == 0) continue;
           const std::string name = ev->name;
           const std::string path = dir + "/" + name;
+          if (name == "..data" && (ev->mask & (IN_CREATE | IN_MOVED_TO))) {
+            // A Kubernetes ConfigMap/Secret volume swapped its "..data" symlink: every file in
+            // the folder (symlinks through ..data) may have new content.
+            pending.push_back(dir);
+            continue;
+          }
           if (ev->mask & IN_ISDIR) {
             if (!name.empty() && name[0] == '.') continue;
             if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {

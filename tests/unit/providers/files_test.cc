@@ -489,6 +489,27 @@ TEST_F(Watched, TouchWithoutChangeDoesNotReload) {
   EXPECT_EQ(changes(), before);
 }
 
+TEST_F(Watched, ConfigMapVolumeSymlinkSwap) {
+  // The layout kubelet gives a mounted ConfigMap: files are symlinks through "..data", which is
+  // atomically re-pointed (rename of a temporary symlink) at a new timestamped folder.
+  namespace fs = std::filesystem;
+  dir_.writeInPlace("..v1/r.yaml", route("cm", "/v1"));
+  fs::create_directory_symlink("..v1", dir_.file("..data"));
+  fs::create_symlink("..data/r.yaml", dir_.file("r.yaml"));
+  ASSERT_TRUE(waitFor([](const api::ObjectSet& s) {
+    auto* r = findRoute(s, "cm");
+    return r && prefixOf(*r) == "/v1";
+  }));
+  dir_.writeInPlace("..v2/r.yaml", route("cm", "/v2"));
+  fs::create_directory_symlink("..v2", dir_.file("..data_tmp"));
+  fs::rename(dir_.file("..data_tmp"), dir_.file("..data"));
+  ASSERT_TRUE(waitFor([](const api::ObjectSet& s) {
+    auto* r = findRoute(s, "cm");
+    return r && prefixOf(*r) == "/v2";
+  }));
+  EXPECT_EQ(provider_->objects()->http_routes.size(), 1u);
+}
+
 TEST_F(Watched, IgnoresOtherFiles) {
   dir_.writeInPlace("README.md", "hello");
   dir_.writeInPlace(".r.yaml.swp", "junk");
