@@ -245,7 +245,13 @@ bool Decoder::require(const V& v) {
 std::optional<std::string> Decoder::str(const V& v, const StrSpec& spec) {
   if (!v.has()) return std::nullopt;
   if (!v.n.IsScalar() || classifyScalar(v.n) != ScalarKind::kString) {
-    fail(v, fmt::format("Invalid value: \"{}\": must be of type string", typeName(v.n)));
+    std::string hint;
+    if (v.n.IsScalar()) {
+      // The usual surprise: YAML 1.1 (which kubectl's YAML-to-JSON step uses) reads unquoted
+      // y/yes/on/off, numbers and the like as non-strings.
+      hint = fmt::format(" (quote it: YAML reads {} as a {})", quote(text(v.n)), typeName(v.n));
+    }
+    fail(v, fmt::format("Invalid value: \"{}\": must be of type string{}", typeName(v.n), hint));
     return std::nullopt;
   }
   const std::string& s = text(v.n);

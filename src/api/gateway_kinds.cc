@@ -628,15 +628,15 @@ std::optional<SessionPersistence> decodeSessionPersistence(Decoder& d, const V& 
 // and GRPCRoute (and the v1alpha2 L4 routes for the names).
 void checkRuleNames(Decoder& d, const V& rules_at, const std::vector<V>& items,
                     const std::vector<std::optional<std::string>>& names) {
+  // Reported on the later of two rules sharing a name.
   for (size_t i = 0; i < names.size(); ++i) {
     if (!names[i]) continue;
-    int same = 0;
-    for (size_t j = 0; j < names.size(); ++j)
-      if (names[j] && *names[j] == *names[i]) ++same;
-    if (same != 1) {
-      d.fail(i < items.size() ? items[i] : rules_at, cel("Rule name must be unique within the "
-                                                         "route"));
-      return;
+    for (size_t j = 0; j < i; ++j) {
+      if (names[j] && *names[j] == *names[i]) {
+        d.fail(i < items.size() ? items[i] : rules_at,
+               cel("Rule name must be unique within the route"));
+        return;
+      }
     }
   }
 }
