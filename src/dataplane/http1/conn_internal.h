@@ -1,0 +1,88 @@
+// Internal to the data plane: per-request scratch state (pooled per worker) and pooled upstream
+// connections. Not an API.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/http1/parser.h"
+
+namespace gantry::dataplane {
+
+// A byte buffer with a consumed prefix [0, start) and data [start, end).
+struct ByteBuf {
+  std::unique_ptr<char[]> data;
+  size_t cap = 0;
+  size_t start = 0;
+  size_t end = 0;
+
+  char* begin() { return data.get() + start; }
+  size_t size() const { return end - start; }
+  bool empty() const { return start == end; }
+  void clear() { start = end = 0; }
+  void consume(size_t n) {
+    start += n;
+    if (start == end) start = end = 0;
+  }
+  // Moves live bytes to the front so that there is room at the end.
+  void compact() {
+    if (start == 0) return;
+    std::memmove(data.get(), data.get() + start, end - start);
+    end -= start;
+    start = 0;
+  }
+  void allocate(size_t n) {
+    data.reset(new char[n]);
+    cap = n;
+    start = end = 0;
+  }
+  void grow(size_t n) {
+    if (n <= cap) return;
+    std::unique_ptr<char[]> d(new char[n]);
+    std::memcpy(d.get(), data.get() + start, end - start);
+    end -= start;
+    start = 0;
+    data = std::move(d);
+    cap = n;
+  }
+};
+
+constexpr size_t kBufferSize = 16 * 1024;
+
+// Everything a connection needs while it has a request in progress. Taken from the worker's pool
+// when bytes arrive on an idle connection and returned when it goes idle again, so an idle
+// keep-alive connection holds no buffer (docs/life-of-a-request.md, "Memory").
+struct RequestCtx {
+  RequestCtx() {
+    in.allocate(kBufferSize);
+    up.allocate(kBufferSize);
+    out.reserve(1024);
+    req_headers.reserve(32);
+    resp_headers.reserve(32);
+    iov.reserve(16);
+  }
+  ByteBuf in;              // bytes from the client
+  ByteBuf up;              // bytes from the upstream
+  std::string out;         // serialised heads / chunk framing
+  std::string chunk_line;  // chunk-size line of the current forwarded piece
+  std::string host;        // routing host
+  std::string path;        // normalised path
+  std::string scratch;
+  std::vector<http1::Header> req_headers;
+  std::vector<http1::Header> resp_headers;
+  std::vector<asio::const_buffer> iov;
+  http1::Parser req;
+  http1::Parser resp;
+};
+
+struct UpstreamConn {
+  explicit UpstreamConn(asio::io_context& io) : sock(io) {}
+  asio::ip::tcp::socket sock;
+  asio::ip::tcp::endpoint ep;
+  int64_t idle_since_ms = 0;
+};
+
+}  // namespace gantry::dataplane

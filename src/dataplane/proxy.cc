@@ -1,0 +1,1064 @@
+// The HTTP/1.1 proxy connection handler. Read docs/life-of-a-request.md first; the comments here
+// explain why, and cite the RFC 9110/9112 section that decides each behaviour.
+#include "dataplane/proxy.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/use_awaitable.hpp>
+#include <span>
+
+#include "dataplane/http1/conn_internal.h"
+#include "dataplane/http1/syntax.h"
+
+namespace gantry::dataplane {
+
+using asio::awaitable;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr ssize_t kWouldBlock = -1;
+constexpr ssize_t kIoError = -2;
+constexpr uint32_t kMaxResponseHeadBytes = 64 * 1024;
+constexpr uint32_t kMaxResponseHeaders = 200;
+
+const asio::const_buffer kCrlf("\r\n", 2);
+const asio::const_buffer kLastChunk("0\r\n", 3);
+
+bool wouldBlock(const asio::error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+// Non-blocking read attempt: >0 bytes, 0 EOF, kWouldBlock, kIoError.
+ssize_t tryRead(tcp::socket& s, char* p, size_t n) {
+  asio::error_code ec;
+  size_t r = s.read_some(asio::buffer(p, n), ec);
+  if (!ec) return static_cast<ssize_t>(r);
+  if (ec == asio::error::eof) return 0;
+  if (wouldBlock(ec)) return kWouldBlock;
+  return kIoError;
+}
+
+// Slow path of a read: wait for readability (cancellable by the worker's timeout sweep).
+awaitable<ssize_t> readSlow(tcp::socket& s, ConnEntry& e, char* p, size_t n) {
+  for (;;) {
+    if (e.timed_out) co_return kIoError;
+    auto [ec] = co_await s.async_wait(tcp::socket::wait_read, kNoThrow);
+    if (ec || e.timed_out) co_return kIoError;
+    ssize_t r = tryRead(s, p, n);
+    if (r != kWouldBlock) co_return r;
+  }
+}
+
+// Writes iov[first..] without blocking; true when all is written.
+bool trySend(tcp::socket& s, std::vector<asio::const_buffer>& iov, size_t& first,
+             asio::error_code& ec) {
+  while (first < iov.size() && iov[first].size() == 0) ++first;
+  while (first < iov.size()) {
+    size_t n = s.write_some(
+        std::span<const asio::const_buffer>(iov.data() + first, iov.size() - first), ec);
+    if (ec) return false;
+    while (n > 0) {
+      auto& b = iov[first];
+      if (n >= b.size()) {
+        n -= b.size();
+        ++first;
+      } else {
+        b += n;
+        n = 0;
+      }
+    }
+    while (first < iov.size() && iov[first].size() == 0) ++first;
+  }
+  return true;
+}
+
+awaitable<bool> sendSlow(tcp::socket& s, ConnEntry& e, std::vector<asio::const_buffer>& iov,
+                         size_t first) {
+  for (;;) {
+    if (e.timed_out) co_return false;
+    auto [ec] = co_await s.async_wait(tcp::socket::wait_write, kNoThrow);
+    if (ec || e.timed_out) co_return false;
+    asio::error_code wec;
+    if (trySend(s, iov, first, wec)) co_return true;
+    if (!wouldBlock(wec)) co_return false;
+  }
+}
+
+// Sends everything in iov (then clears it). The fast path is a plain non-blocking writev.
+awaitable<bool> sendAll(tcp::socket& s, ConnEntry& e, std::vector<asio::const_buffer>& iov) {
+  size_t first = 0;
+  asio::error_code ec;
+  bool ok = trySend(s, iov, first, ec);
+  if (!ok && wouldBlock(ec)) ok = co_await sendSlow(s, e, iov, first);
+  iov.clear();
+  co_return ok;
+}
+
+// Hop-by-hop fields (RFC 9110 7.6.1) plus the ones gantry re-generates itself.
+bool isHopByHop(std::string_view name) {
+  using http1::iequals;
+  switch (name.size()) {
+    case 2:
+      return iequals(name, "te");
+    case 7:
+      return iequals(name, "upgrade");
+    case 10:
+      return iequals(name, "connection") || iequals(name, "keep-alive");
+    case 14:
+      return iequals(name, "content-length");
+    case 17:
+      return iequals(name, "transfer-encoding");
+    default:
+      break;
+  }
+  // Proxy-Connection, Proxy-Authorization, Proxy-Authenticate... (Proxy-*).
+  return name.size() > 6 && iequals(name.substr(0, 6), "proxy-");
+}
+
+struct ListedTokens {
+  // Values of the Connection header(s); fields they name are hop-by-hop too (RFC 9110 7.6.1).
+  std::string_view values[4];
+  int count = 0;
+  bool overflow = false;
+  void add(std::string_view v) {
+    if (count < 4) {
+      values[count++] = v;
+    } else {
+      overflow = true;
+    }
+  }
+  bool lists(std::string_view name) const {
+    for (int i = 0; i < count; ++i) {
+      if (http1::hasToken(values[i], name)) return true;
+    }
+    return false;
+  }
+};
+
+const char* reasonPhrase(unsigned status) {
+  const char* r = http_status_str(static_cast<http_status>(status));
+  return (r == nullptr || r[0] == '<') ? "Unknown" : r;
+}
+
+void appendHex(std::string& s, uint64_t v) {
+  char buf[20];
+  int n = 0;
+  do {
+    buf[n++] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v != 0);
+  while (n > 0) s.push_back(buf[--n]);
+}
+
+void appendDec(std::string& s, uint64_t v) {
+  char buf[24];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  while (n > 0) s.push_back(buf[--n]);
+}
+
+std::string_view clientIp(const tcp::endpoint& peer, char (&buf)[INET6_ADDRSTRLEN]) {
+  const sockaddr* sa = peer.data();
+  if (sa->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof buf);
+  } else if (sa->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof buf);
+  } else {
+    return "unknown";
+  }
+  return buf;
+}
+
+// How a body is delimited on one side.
+enum class Framing : uint8_t { kNone, kLength, kChunked, kEof };
+
+// Collects the decoded body slices of one parser feed as iovecs (zero copy: they point into the
+// read buffer, which is not touched again before they are sent).
+class SliceSink : public http1::BodySink {
+ public:
+  explicit SliceSink(std::vector<asio::const_buffer>& iov) : iov_(iov) {}
+  void onBody(const char* data, size_t len) override {
+    iov_.emplace_back(data, len);
+    total_ += len;
+  }
+  size_t total() const { return total_; }
+
+ private:
+  std::vector<asio::const_buffer>& iov_;
+  size_t total_ = 0;
+};
+
+// Feeds buf's bytes to the strict chunk validator (if any) and the parser, and appends the body
+// re-framed for `out` to iov. Returns false on a framing error (smuggling defence).
+bool frameBody(http1::Parser& p, http1::ChunkedValidator* v, ByteBuf& buf, Framing out,
+               std::vector<asio::const_buffer>& iov, std::string& chunk_line) {
+  const char* data = buf.begin();
+  size_t len = buf.size();
+  http1::ChunkedValidator::Result vr = http1::ChunkedValidator::kMore;
+  size_t vused = 0;
+  if (v != nullptr) {
+    vr = v->feed(data, len, &vused);
+    if (vr == http1::ChunkedValidator::kBad) return false;
+  }
+  SliceSink sink(iov);
+  size_t slot = iov.size();
+  if (out == Framing::kChunked) iov.emplace_back();
+  size_t n = p.feedBody(data, len, &sink);
+  if (p.failed()) return false;
+  if (v != nullptr) {
+    bool vdone = vr == http1::ChunkedValidator::kDone;
+    if (vdone != p.done() || (vdone && vused != n)) return false;
+  }
+  buf.consume(n);
+  if (out == Framing::kChunked) {
+    if (sink.total() > 0) {
+      chunk_line.clear();
+      appendHex(chunk_line, sink.total());
+      chunk_line.append("\r\n");
+      iov[slot] = asio::buffer(chunk_line);
+      iov.push_back(kCrlf);
+    }
+    if (p.done()) {
+      // RFC 9112 7.1.2: trailer section after the last chunk.
+      iov.push_back(kLastChunk);
+      if (!p.trailers().empty()) iov.push_back(asio::buffer(p.trailers()));
+      iov.push_back(kCrlf);
+    }
+  }
+  return true;
+}
+
+uint32_t pickWeighted(const std::vector<uint32_t>& cum, uint32_t total, uint32_t& counter) {
+  uint32_t x = counter++ % total;
+  return static_cast<uint32_t>(std::upper_bound(cum.begin(), cum.end(), x) - cum.begin());
+}
+
+// One downstream connection. Lives in the frame of serveConnection().
+class Conn {
+ public:
+  Conn(Worker& w, tcp::socket s, std::shared_ptr<const PortKey> port)
+      : w_(w), sock_(std::move(s)), port_(std::move(port)) {
+    entry_.down = &sock_;
+    w_.registerConn(&entry_);
+    asio::error_code ec;
+    sock_.non_blocking(true, ec);
+    sock_.set_option(tcp::no_delay(true), ec);  // fails harmlessly on a socketpair
+    peer_ = sock_.remote_endpoint(ec);
+  }
+  ~Conn() {
+    if (ctx_ != nullptr) w_.releaseCtx(ctx_);
+    w_.unregisterConn(&entry_);
+  }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  awaitable<void> run();
+
+ private:
+  struct Exchange;
+
+  void setDeadline(uint32_t ms) {
+    entry_.timed_out = false;
+    entry_.deadline_ms = ms == 0 ? 0 : w_.nowMs() + ms;
+  }
+  awaitable<ssize_t> readDown(ByteBuf& b) {
+    ssize_t r = tryRead(sock_, b.data.get() + b.end, b.cap - b.end);
+    if (r == kWouldBlock) r = co_await readSlow(sock_, entry_, b.data.get() + b.end, b.cap - b.end);
+    if (r > 0) b.end += static_cast<size_t>(r);
+    co_return r;
+  }
+  awaitable<ssize_t> readUp(tcp::socket& s, ByteBuf& b) {
+    ssize_t r = tryRead(s, b.data.get() + b.end, b.cap - b.end);
+    if (r == kWouldBlock) r = co_await readSlow(s, entry_, b.data.get() + b.end, b.cap - b.end);
+    if (r > 0) b.end += static_cast<size_t>(r);
+    co_return r;
+  }
+
+  awaitable<bool> handleRequest();
+  awaitable<bool> sendLocal(Exchange& x, unsigned status, std::string_view body, bool close,
+                            std::string_view extra = {});
+  awaitable<bool> proxy(Exchange& x, const CompiledBackend& backend);
+  awaitable<void> tunnel(tcp::socket& up);
+  awaitable<void> pump(tcp::socket& from, tcp::socket& to, ByteBuf& buf, bool& done_flag);
+
+  Worker& w_;
+  tcp::socket sock_;
+  std::shared_ptr<const PortKey> port_;
+  tcp::endpoint peer_;
+  ConnEntry entry_;
+  RequestCtx* ctx_ = nullptr;
+  bool tunnel_dead_ = false;
+};
+
+struct Conn::Exchange {
+  bool http11 = true;
+  bool keep_alive = true;
+  bool is_head = false;
+  bool has_body = false;
+  Framing req_framing = Framing::kNone;
+  uint64_t content_length = 0;
+  bool has_cl_header = false;
+  bool expect_continue = false;
+  bool upgrade = false;
+  bool has_query = false;
+  bool body_done = true;  // request body fully read from the client
+  std::string_view method;
+  std::string_view host_value;  // forwarded as Host (absolute-form: the target's authority)
+  std::string_view query;
+  std::string_view upgrade_value;
+  std::string_view xff, xfp, xfh;
+  ListedTokens connection;
+  size_t head_len = 0;
+  int64_t start_ms = 0;
+  LocalTableRef table;
+  const CompiledRule* rule = nullptr;
+};
+
+awaitable<void> Conn::run() {
+  bool first = true;
+  for (;;) {
+    // Idle: no buffer held; wait for readability (RFC 9112 9.3 persistence).
+    if (ctx_ == nullptr) {
+      entry_.idle = true;
+      if (w_.draining()) co_return;
+      setDeadline(first ? w_.options().header_timeout_ms : w_.options().idle_timeout_ms);
+      auto [ec] = co_await sock_.async_wait(tcp::socket::wait_read, kNoThrow);
+      if (ec || entry_.timed_out || w_.draining()) co_return;
+      entry_.idle = false;
+      ctx_ = w_.acquireCtx();
+    }
+    first = false;
+    bool keep = co_await handleRequest();
+    if (!keep) {
+      // Orderly close: stop sending, and let the client see our last response before the RST
+      // that unread input would trigger.
+      asio::error_code ec;
+      sock_.shutdown(tcp::socket::shutdown_send, ec);
+      co_return;
+    }
+    if (ctx_->in.empty()) {
+      w_.releaseCtx(ctx_);
+      ctx_ = nullptr;
+    }
+  }
+}
+
+awaitable<bool> Conn::sendLocal(Exchange& x, unsigned status, std::string_view body, bool close,
+                                std::string_view extra) {
+  std::string& out = ctx_->out;
+  out.clear();
+  out.append("HTTP/1.1 ");
+  appendDec(out, status);
+  out.push_back(' ');
+  out.append(reasonPhrase(status));
+  out.append("\r\n");
+  // RFC 9110 8.6: no Content-Length in 1xx and 204 responses.
+  if (status >= 200 && status != 204 && status != 304) {
+    out.append("content-type: text/plain\r\ncontent-length: ");
+    appendDec(out, body.size());
+    out.append("\r\n");
+  }
+  out.append(extra);
+  if (close) out.append("connection: close\r\n");
+  out.append("\r\n");
+  if (!x.is_head) out.append(body);
+  auto& iov = ctx_->iov;
+  iov.clear();
+  iov.push_back(asio::buffer(out));
+  setDeadline(w_.options().idle_timeout_ms);
+  bool ok = co_await sendAll(sock_, entry_, iov);
+  co_return ok && !close;
+}
+
+awaitable<bool> Conn::handleRequest() {
+  RequestCtx& c = *ctx_;
+  ByteBuf& in = c.in;
+  Exchange x;
+  const Options& opt = w_.options();
+
+  // 1. Read and pre-validate the head (RFC 9112 2.2, 5; slowloris: header timeout).
+  setDeadline(opt.header_timeout_ms);
+  http1::HeadScanner scanner(opt.max_request_header_bytes, opt.max_request_headers, true);
+  for (;;) {
+    http1::HeadStatus st = scanner.scan(in.begin(), in.size());
+    if (st == http1::HeadStatus::kComplete) break;
+    if (st == http1::HeadStatus::kBad) co_return co_await sendLocal(x, 400, "bad request\n", true);
+    if (st != http1::HeadStatus::kIncomplete) {
+      co_return co_await sendLocal(x, 431, "request header fields too large\n", true);
+    }
+    if (in.end == in.cap) {
+      if (in.start > 0) {
+        // A pipelined head started mid-buffer; the scanner works on offsets from begin().
+        in.compact();
+      } else {
+        in.grow(std::max<size_t>(in.cap * 2, opt.max_request_header_bytes + 1));
+      }
+    }
+    ssize_t r = co_await readDown(in);
+    if (r == 0) co_return false;  // client closed between or inside a head
+    if (r < 0) {
+      // RFC 9110 15.5.9: 408 when the client did not send a complete request in time.
+      if (entry_.timed_out && !in.empty() && !entry_.killed) {
+        co_await sendLocal(x, 408, "request timeout\n", true);
+      }
+      co_return false;
+    }
+  }
+  x.start_ms = w_.nowMs();
+  ++w_.stats().requests;
+  const char* head = in.begin() + scanner.startLineOffset();
+  x.head_len = scanner.headLen();
+  size_t head_bytes = x.head_len - scanner.startLineOffset();
+
+  // 2. Parse it with http-parser.
+  http1::Parser& p = c.req;
+  p.reset(HTTP_REQUEST);
+  if (!p.parseHead(head, head_bytes, &c.req_headers)) {
+    co_return co_await sendLocal(x, 400, "bad request\n", true);
+  }
+  if (p.major() != 1) co_return co_await sendLocal(x, 505, "http version not supported\n", true);
+  x.http11 = p.minor() >= 1;
+  x.keep_alive = p.keepAlive();
+  x.method = http_method_str(p.method());
+  x.is_head = p.method() == HTTP_HEAD;
+  if (p.method() == HTTP_CONNECT) {
+    co_return co_await sendLocal(x, 405, "method not allowed\n", true);
+  }
+
+  // 3. Field semantics the parser does not enforce.
+  int host_count = 0, cl_count = 0, te_count = 0;
+  std::string_view host_field, te_value;
+  for (const auto& h : c.req_headers) {
+    using http1::iequals;
+    if (iequals(h.name, "host")) {
+      ++host_count;
+      host_field = http1::trimOws(h.value);
+    } else if (iequals(h.name, "content-length")) {
+      ++cl_count;
+    } else if (iequals(h.name, "transfer-encoding")) {
+      ++te_count;
+      te_value = http1::trimOws(h.value);
+    } else if (iequals(h.name, "connection")) {
+      x.connection.add(h.value);
+    } else if (iequals(h.name, "upgrade")) {
+      x.upgrade_value = http1::trimOws(h.value);
+    } else if (iequals(h.name, "expect")) {
+      // RFC 9110 10.1.1: only 100-continue is defined.
+      if (!iequals(http1::trimOws(h.value), "100-continue")) {
+        co_return co_await sendLocal(x, 417, "expectation failed\n", true);
+      }
+      x.expect_continue = true;
+    } else if (iequals(h.name, "x-forwarded-for")) {
+      x.xff = h.value;
+    } else if (iequals(h.name, "x-forwarded-proto")) {
+      x.xfp = h.value;
+    } else if (iequals(h.name, "x-forwarded-host")) {
+      x.xfh = h.value;
+    }
+  }
+  // RFC 9112 6.1 / 6.3: both CL and TE, several CLs, a TE in HTTP/1.0 -> faulty framing.
+  if ((cl_count > 0 && te_count > 0) || cl_count > 1 || te_count > 1 ||
+      (te_count > 0 && !x.http11) || x.connection.overflow) {
+    co_return co_await sendLocal(x, 400, "bad request\n", true);
+  }
+  if (te_count > 0 && !(http1::iequals(te_value, "chunked") && p.chunked())) {
+    // RFC 9112 6.1: a transfer coding we do not understand -> 501 and close.
+    co_return co_await sendLocal(x, 501, "transfer coding not implemented\n", true);
+  }
+  if (p.chunked()) {
+    x.req_framing = Framing::kChunked;
+    x.has_body = true;
+  } else if (p.hasContentLength()) {
+    x.has_cl_header = true;
+    x.content_length = p.contentLength();
+    x.has_body = x.content_length > 0;
+    if (x.has_body) x.req_framing = Framing::kLength;
+  }
+  x.body_done = !x.has_body;
+  // RFC 9110 7.8: an upgrade needs both Upgrade and "Connection: upgrade"; we do not upgrade a
+  // request that carries a body (the parser would treat its bytes as the new protocol).
+  x.upgrade = !x.upgrade_value.empty() && x.connection.lists("upgrade") && !x.has_body;
+  if (p.upgradeFlag() && !x.upgrade && x.has_body) {
+    co_return co_await sendLocal(x, 400, "bad request\n", true);
+  }
+
+  // 4. Request target (RFC 9112 3.2) -> routing host, normalised path, query.
+  std::string_view target = p.target();
+  std::string_view raw_path;
+  if (!target.empty() && target[0] == '/') {
+    size_t q = target.find('?');
+    raw_path = target.substr(0, q);
+    if (q != std::string_view::npos) {
+      x.has_query = true;
+      x.query = target.substr(q + 1);
+    }
+    if (host_count != 1 && (x.http11 || host_count > 1)) {
+      // RFC 9112 3.2: 400 for a missing (HTTP/1.1) or duplicated Host.
+      co_return co_await sendLocal(x, 400, "bad host\n", true);
+    }
+    x.host_value = host_field;
+  } else if (target.size() > 7 &&
+             (http1::iequals(target.substr(0, 7), "http://") ||
+              (target.size() > 8 && http1::iequals(target.substr(0, 8), "https://")))) {
+    // Absolute-form (RFC 9112 3.2.2): the target's authority replaces Host.
+    size_t scheme_end = target.find("://") + 3;
+    size_t auth_end = target.find_first_of("/?", scheme_end);
+    if (auth_end == std::string_view::npos) auth_end = target.size();
+    x.host_value = target.substr(scheme_end, auth_end - scheme_end);
+    if (x.host_value.find('@') != std::string_view::npos || host_count > 1) {
+      co_return co_await sendLocal(x, 400, "bad host\n", true);
+    }
+    std::string_view rest = target.substr(auth_end);
+    size_t q = rest.find('?');
+    raw_path = rest.substr(0, q);
+    if (q != std::string_view::npos) {
+      x.has_query = true;
+      x.query = rest.substr(q + 1);
+    }
+    if (raw_path.empty()) raw_path = "/";
+  } else {
+    // asterisk-form or authority-form outside CONNECT: nothing here can route it.
+    co_return co_await sendLocal(x, target == "*" ? 404 : 400, "bad request target\n", true);
+  }
+  if (!http1::parseHost(x.host_value, &c.host)) {
+    co_return co_await sendLocal(x, 400, "bad host\n", true);
+  }
+  if (!http1::normalizePath(raw_path, &c.path) || !http1::validQuery(x.query)) {
+    co_return co_await sendLocal(x, 400, "bad path\n", true);
+  }
+  in.consume(x.head_len);
+  // A locally answered request with an unread body ends the connection (we do not drain it).
+  const bool close_local = x.has_body || !x.keep_alive || w_.draining();
+
+  // 5. Route (the worker's current table; the request keeps it until it ends).
+  x.table = w_.currentTable();
+  const RouteTable* table = x.table ? x.table->table.get() : nullptr;
+  if (table == nullptr) co_return co_await sendLocal(x, 404, "no route\n", close_local);
+  RequestInfo ri;
+  ri.method = x.method;
+  ri.host = c.host;
+  ri.path = c.path;
+  ri.query = x.query;
+  ri.headers = &c.req_headers;
+  x.rule = table->route(table->findPort(port_->address, port_->port), ri);
+  if (x.rule == nullptr) co_return co_await sendLocal(x, 404, "no route\n", close_local);
+  const ir::Rule& rule = *x.rule->ir;
+  if (rule.direct_status != 0) {
+    co_return co_await sendLocal(x, rule.direct_status, "", close_local);
+  }
+  for (const auto& f : rule.filters) {
+    if (f.type == ir::FilterType::kRequestRedirect) {
+      // RFC 9110 15.4 + HTTPRoute RequestRedirect: scheme/hostname/port/path replaced if set.
+      const auto& r = f.redirect;
+      std::string& loc = c.scratch;
+      loc.clear();
+      std::string scheme = r.scheme.empty() ? "http" : r.scheme;
+      loc.append("location: ").append(scheme).append("://");
+      loc.append(r.hostname.empty() ? std::string_view(c.host) : std::string_view(r.hostname));
+      uint16_t port = r.port ? *r.port : 0;
+      if (!r.port && r.scheme.empty()) {
+        size_t colon = x.host_value.rfind(':');
+        if (colon != std::string_view::npos && x.host_value.find(']', colon) == std::string::npos)
+          loc.append(x.host_value.substr(colon));
+      }
+      if (port != 0 && !((scheme == "http" && port == 80) || (scheme == "https" && port == 443))) {
+        loc.push_back(':');
+        appendDec(loc, port);
+      }
+      if (r.path.type == ir::PathModifierType::kReplaceFullPath) {
+        loc.append(r.path.value);
+      } else if (r.path.type == ir::PathModifierType::kReplacePrefixMatch && x.rule != nullptr) {
+        loc.append(r.path.value.empty() ? "/" : r.path.value);
+      } else {
+        loc.append(c.path);
+      }
+      if (x.has_query) loc.append("?").append(x.query);
+      loc.append("\r\n");
+      std::string extra = std::move(loc);
+      bool ok = co_await sendLocal(x, r.status_code, "", close_local, extra);
+      c.scratch = std::move(extra);
+      co_return ok;
+    }
+  }
+  if (x.rule->total_weight == 0) {
+    // No usable backendRef (Gateway API: all invalid -> 500).
+    co_return co_await sendLocal(x, 500, "no backend\n", close_local);
+  }
+  uint32_t bi =
+      pickWeighted(x.rule->cum_weights, x.rule->total_weight, x.table->rule_rr[x.rule->slot]);
+  int32_t bidx = x.rule->backends[bi];
+  if (bidx == kInvalidBackend) {
+    // HTTPRoute BackendRef: "requests that would have been sent to an invalid backend MUST
+    // receive a 500 status code".
+    co_return co_await sendLocal(x, 500, "invalid backend\n", close_local);
+  }
+  if (bidx < 0 || table->backend(static_cast<uint32_t>(bidx)).total_weight == 0) {
+    co_return co_await sendLocal(x, 503, "no healthy upstream\n", close_local);
+  }
+  co_return co_await proxy(x, table->backend(static_cast<uint32_t>(bidx)));
+}
+
+awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
+  RequestCtx& c = *ctx_;
+  const Options& opt = w_.options();
+  const bool close_local = x.has_body || !x.keep_alive || w_.draining();
+
+  // 6. Upstream connection: an idle pooled one, else connect (weighted round robin); an endpoint
+  // that cannot be connected to is retried on the next one (nothing was sent yet).
+  std::unique_ptr<UpstreamConn> up;
+  uint32_t& rr = x.table->backend_rr[static_cast<size_t>(&backend - &x.table->table->backend(0))];
+  const size_t n_eps = backend.endpoints.size();
+  uint32_t start = pickWeighted(backend.cum_weights, backend.total_weight, rr);
+  bool reused = false;
+  uint32_t connect_timeout =
+      backend.ir->connect_timeout_ms != 0
+          ? std::min(backend.ir->connect_timeout_ms, opt.upstream_connect_timeout_ms)
+          : opt.upstream_connect_timeout_ms;
+  bool timed_out_connect = false;
+  for (size_t attempt = 0; attempt < std::min<size_t>(n_eps, 3) && !up; ++attempt) {
+    const tcp::endpoint& ep = backend.endpoints[(start + attempt) % n_eps];
+    up = w_.takeIdleUpstream(ep);
+    if (up) {
+      reused = true;
+      ++w_.stats().upstream_reuses;
+      break;
+    }
+    auto fresh = std::make_unique<UpstreamConn>(w_.io());
+    fresh->ep = ep;
+    asio::error_code ec;
+    fresh->sock.open(ep.protocol(), ec);
+    if (ec) continue;
+    fresh->sock.non_blocking(true, ec);
+    entry_.up = &fresh->sock;
+    setDeadline(connect_timeout);
+    auto [cec] = co_await fresh->sock.async_connect(ep, kNoThrow);
+    entry_.up = nullptr;
+    if (cec || entry_.timed_out) {
+      if (entry_.killed) co_return false;
+      timed_out_connect = timed_out_connect || entry_.timed_out;
+      spdlog::debug("upstream connect to {}:{} failed: {}", ep.address().to_string(), ep.port(),
+                    entry_.timed_out ? "timeout" : cec.message());
+      continue;
+    }
+    fresh->sock.set_option(tcp::no_delay(true), ec);
+    ++w_.stats().upstream_connects;
+    up = std::move(fresh);
+  }
+  if (!up) {
+    co_return co_await sendLocal(
+        x, 503, timed_out_connect ? "upstream connect timeout\n" : "upstream connect error\n",
+        close_local);
+  }
+  entry_.up = &up->sock;
+  struct UpGuard {
+    ConnEntry& e;
+    ~UpGuard() { e.up = nullptr; }
+  } up_guard{entry_};
+
+  // 7. Upstream request head: same normalised path as routed on; hop-by-hop fields removed;
+  // X-Forwarded-* appended; Host preserved; framing regenerated.
+  std::string& out = c.out;
+  out.clear();
+  out.append(x.method).push_back(' ');
+  out.append(c.path);
+  if (x.has_query) out.append("?").append(x.query);
+  out.append(" HTTP/1.1\r\n");
+  out.append("Host: ").append(x.host_value).append("\r\n");
+  for (const auto& h : c.req_headers) {
+    using http1::iequals;
+    if (isHopByHop(h.name) || x.connection.lists(h.name) || iequals(h.name, "host") ||
+        iequals(h.name, "expect") || iequals(h.name, "x-forwarded-for") ||
+        iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host")) {
+      continue;
+    }
+    out.append(h.name).append(": ").append(h.value).append("\r\n");
+  }
+  char ipbuf[INET6_ADDRSTRLEN];
+  out.append("x-forwarded-for: ");
+  if (!x.xff.empty()) out.append(x.xff).append(", ");
+  out.append(clientIp(peer_, ipbuf)).append("\r\n");
+  out.append("x-forwarded-proto: ");
+  if (!x.xfp.empty()) out.append(x.xfp).append(", ");
+  out.append("http\r\n");
+  if (!x.host_value.empty()) {
+    out.append("x-forwarded-host: ");
+    if (!x.xfh.empty()) out.append(x.xfh).append(", ");
+    out.append(x.host_value).append("\r\n");
+  }
+  if (x.req_framing == Framing::kChunked) {
+    out.append("transfer-encoding: chunked\r\n");
+  } else if (x.has_cl_header) {
+    out.append("content-length: ");
+    appendDec(out, x.content_length);
+    out.append("\r\n");
+  }
+  if (x.upgrade)
+    out.append("connection: upgrade\r\nupgrade: ").append(x.upgrade_value).append("\r\n");
+  out.append("\r\n");
+
+  auto& iov = c.iov;
+  iov.clear();
+  iov.push_back(asio::buffer(out));
+  http1::Parser& rp = c.req;
+  http1::ChunkedValidator req_validator(opt.max_request_header_bytes);
+  http1::ChunkedValidator* rv = x.req_framing == Framing::kChunked ? &req_validator : nullptr;
+  bool body_error = false;
+  if (x.has_body && !c.in.empty()) {
+    if (!frameBody(rp, rv, c.in, x.req_framing, iov, c.chunk_line)) body_error = true;
+  }
+  if (body_error) co_return co_await sendLocal(x, 400, "bad request body\n", true);
+  x.body_done = !x.has_body || rp.done();
+  bool up_write_failed = false;
+  setDeadline(opt.idle_timeout_ms);
+  if (!co_await sendAll(up->sock, entry_, iov)) up_write_failed = true;
+
+  // 8. Request body, streamed with backpressure: read from the client only once the previous
+  // piece has been written upstream, so at most one buffer is in memory.
+  if (!up_write_failed && !x.body_done) {
+    if (x.expect_continue && c.in.empty()) {
+      // RFC 9110 10.1.1: we answer 100-continue ourselves once the upstream is connected.
+      static const asio::const_buffer k100("HTTP/1.1 100 Continue\r\n\r\n", 25);
+      iov.push_back(k100);
+      if (!co_await sendAll(sock_, entry_, iov)) co_return false;
+    }
+    while (!x.body_done) {
+      setDeadline(opt.idle_timeout_ms);
+      c.in.clear();
+      ssize_t r = co_await readDown(c.in);
+      if (r <= 0) co_return false;  // client went away (or idle timeout) mid-body
+      if (!frameBody(rp, rv, c.in, x.req_framing, iov, c.chunk_line)) {
+        co_return co_await sendLocal(x, 400, "bad request body\n", true);
+      }
+      x.body_done = rp.done();
+      if (!co_await sendAll(up->sock, entry_, iov)) {
+        up_write_failed = true;
+        break;
+      }
+    }
+  }
+
+  // 9. Response head. 1xx interim responses are relayed (except 100: we sent ours), 101 only for
+  // an upgrade we asked for.
+  uint32_t response_timeout = opt.upstream_response_timeout_ms;
+  auto tighten = [&](uint32_t ms) {
+    if (ms != 0 && (response_timeout == 0 || ms < response_timeout)) response_timeout = ms;
+  };
+  tighten(x.rule->ir->timeouts.backend_request_ms);
+  if (x.rule->ir->timeouts.request_ms != 0) {
+    int64_t left = x.start_ms + x.rule->ir->timeouts.request_ms - w_.nowMs();
+    tighten(static_cast<uint32_t>(std::max<int64_t>(left, 1)));
+  }
+  bool response_timed = response_timeout != 0;
+  ByteBuf& ub = c.up;
+  ub.clear();
+  http1::Parser& sp = c.resp;
+  size_t resp_head_len = 0;
+  const char* rhead = nullptr;
+  size_t rhead_bytes = 0;
+  unsigned status = 0;
+  bool retried = false;
+  for (;;) {
+    setDeadline(response_timed ? response_timeout : opt.idle_timeout_ms);
+    http1::HeadScanner rs(kMaxResponseHeadBytes, kMaxResponseHeaders, false);
+    http1::HeadStatus st;
+    bool got_any = !ub.empty();
+    while ((st = rs.scan(ub.begin(), ub.size())) == http1::HeadStatus::kIncomplete) {
+      if (ub.end == ub.cap) {
+        if (ub.start > 0) {
+          ub.compact();
+        } else {
+          ub.grow(kMaxResponseHeadBytes + 1);
+        }
+      }
+      ssize_t r = co_await readUp(up->sock, ub);
+      if (r > 0) {
+        got_any = true;
+        continue;
+      }
+      if (entry_.killed) co_return false;
+      if (entry_.timed_out) {
+        co_return co_await sendLocal(x, 504, "upstream timeout\n", true);
+      }
+      if (reused && !got_any && !x.has_body && !x.upgrade && !retried) {
+        // A pooled connection the upstream closed just as we reused it: nothing was processed,
+        // so retry once on a fresh connection (RFC 9112 9.3.1).
+        retried = true;
+        reused = false;
+        auto fresh = std::make_unique<UpstreamConn>(w_.io());
+        fresh->ep = up->ep;
+        asio::error_code ec;
+        fresh->sock.open(fresh->ep.protocol(), ec);
+        fresh->sock.non_blocking(true, ec);
+        entry_.up = &fresh->sock;
+        setDeadline(connect_timeout);
+        auto [cec] = co_await fresh->sock.async_connect(fresh->ep, kNoThrow);
+        if (cec || entry_.timed_out) {
+          if (entry_.killed) co_return false;
+          co_return co_await sendLocal(x, 503, "upstream connect error\n", close_local);
+        }
+        fresh->sock.set_option(tcp::no_delay(true), ec);
+        up = std::move(fresh);
+        ++w_.stats().upstream_connects;
+        iov.push_back(asio::buffer(out));
+        setDeadline(response_timed ? response_timeout : opt.idle_timeout_ms);
+        if (!co_await sendAll(up->sock, entry_, iov)) {
+          co_return co_await sendLocal(x, 502, "upstream reset\n", true);
+        }
+        ub.clear();
+        continue;
+      }
+      co_return co_await sendLocal(x, 502, "upstream reset\n", true);
+    }
+    if (st != http1::HeadStatus::kComplete) {
+      co_return co_await sendLocal(x, 502, "malformed upstream response\n", true);
+    }
+    resp_head_len = rs.headLen();
+    rhead = ub.begin() + rs.startLineOffset();
+    rhead_bytes = resp_head_len - rs.startLineOffset();
+    sp.reset(HTTP_RESPONSE);
+    // Peek the status to decide whether the message can have a body (RFC 9112 6.3).
+    unsigned peek_status = 0;
+    if (rhead_bytes >= 12) {
+      for (int i = 9; i < 12; ++i) peek_status = peek_status * 10 + (rhead[i] - '0');
+    }
+    bool no_body = x.is_head || (peek_status >= 100 && peek_status < 200) || peek_status == 204 ||
+                   peek_status == 304;
+    if (!sp.parseHead(rhead, rhead_bytes, &c.resp_headers, no_body) || sp.major() != 1) {
+      co_return co_await sendLocal(x, 502, "malformed upstream response\n", true);
+    }
+    status = sp.status();
+    if (status >= 100 && status < 200 && status != 101) {
+      if (status != 100 && x.http11) {
+        // Relay interim responses such as 103 Early Hints (RFC 9110 15.2) unchanged.
+        iov.push_back(asio::const_buffer(rhead, rhead_bytes));
+        if (!co_await sendAll(sock_, entry_, iov)) co_return false;
+      }
+      ub.consume(resp_head_len);
+      continue;
+    }
+    break;
+  }
+
+  // Response validation: the same smuggling rules as for requests (502 instead of 400).
+  int rcl = 0, rte = 0;
+  std::string_view rte_value, rupgrade;
+  ListedTokens rconn;
+  for (const auto& h : c.resp_headers) {
+    using http1::iequals;
+    if (iequals(h.name, "content-length")) {
+      ++rcl;
+    } else if (iequals(h.name, "transfer-encoding")) {
+      ++rte;
+      rte_value = http1::trimOws(h.value);
+    } else if (iequals(h.name, "connection")) {
+      rconn.add(h.value);
+    } else if (iequals(h.name, "upgrade")) {
+      rupgrade = h.value;
+    }
+  }
+  const bool no_body =
+      x.is_head || (status >= 100 && status < 200) || status == 204 || status == 304;
+  if ((rcl > 0 && rte > 0) || rcl > 1 || rte > 1 || rconn.overflow ||
+      (rte > 0 && !(http1::iequals(rte_value, "chunked") && sp.chunked()))) {
+    co_return co_await sendLocal(x, 502, "malformed upstream response\n", true);
+  }
+  if (status == 101 && !x.upgrade) {
+    co_return co_await sendLocal(x, 502, "unexpected upgrade\n", true);
+  }
+
+  // 10. Response framing towards the client.
+  Framing in_framing = Framing::kNone;
+  if (!no_body && status != 101) {
+    if (sp.chunked()) {
+      in_framing = Framing::kChunked;
+    } else if (sp.hasContentLength()) {
+      in_framing = sp.contentLength() > 0 ? Framing::kLength : Framing::kNone;
+    } else {
+      in_framing = Framing::kEof;
+    }
+  }
+  Framing out_framing = in_framing;
+  if (in_framing == Framing::kChunked || in_framing == Framing::kEof) {
+    out_framing = x.http11 ? Framing::kChunked : Framing::kEof;
+  }
+  bool keep_down = x.keep_alive && x.body_done && !w_.draining() && out_framing != Framing::kEof &&
+                   status != 101;
+  out.clear();
+  out.append("HTTP/1.1 ");
+  appendDec(out, status);
+  out.push_back(' ');
+  {
+    // Reason phrase as sent by the upstream (status-line = version SP code SP [reason]).
+    std::string_view line(rhead, rhead_bytes);
+    line = line.substr(0, line.find("\r\n"));
+    if (line.size() > 13) out.append(line.substr(13));
+  }
+  out.append("\r\n");
+  for (const auto& h : c.resp_headers) {
+    if (isHopByHop(h.name) || rconn.lists(h.name)) continue;
+    out.append(h.name).append(": ").append(h.value).append("\r\n");
+  }
+  if (out_framing == Framing::kChunked) {
+    out.append("transfer-encoding: chunked\r\n");
+  } else if (sp.hasContentLength() && status != 204 && !(status >= 100 && status < 200)) {
+    // Also for HEAD and 304: Content-Length describes the representation (RFC 9110 8.6).
+    out.append("content-length: ");
+    appendDec(out, sp.contentLength());
+    out.append("\r\n");
+  }
+  if (status == 101) {
+    out.append("connection: upgrade\r\nupgrade: ").append(rupgrade).append("\r\n");
+  } else if (!keep_down) {
+    out.append("connection: close\r\n");
+  } else if (!x.http11) {
+    out.append("connection: keep-alive\r\n");
+  }
+  out.append("\r\n");
+  ub.consume(resp_head_len);
+  iov.push_back(asio::buffer(out));
+
+  if (status == 101) {
+    // 11a. Upgrade: relay bytes both ways until both sides are done.
+    if (!co_await sendAll(sock_, entry_, iov)) co_return false;
+    co_await tunnel(up->sock);
+    co_return false;
+  }
+
+  // 11. Response body, streamed with backpressure.
+  http1::ChunkedValidator resp_validator(kMaxResponseHeadBytes);
+  http1::ChunkedValidator* sv = in_framing == Framing::kChunked ? &resp_validator : nullptr;
+  bool resp_done = sp.done() || in_framing == Framing::kNone;
+  bool upstream_clean = true;
+  if (!resp_done && !ub.empty()) {
+    if (!frameBody(sp, sv, ub, out_framing, iov, c.chunk_line)) co_return false;
+    resp_done = sp.done();
+  }
+  setDeadline(opt.idle_timeout_ms);
+  if (!co_await sendAll(sock_, entry_, iov)) co_return false;
+  while (!resp_done) {
+    setDeadline(opt.idle_timeout_ms);
+    ub.clear();
+    ssize_t r = co_await readUp(up->sock, ub);
+    if (r == 0 && in_framing == Framing::kEof) {
+      SliceSink sink(iov);
+      sp.feedEof(&sink);
+      if (out_framing == Framing::kChunked) {
+        iov.push_back(kLastChunk);
+        iov.push_back(kCrlf);
+      }
+      upstream_clean = false;
+      resp_done = true;
+    } else if (r <= 0) {
+      // Upstream reset or timeout after the head went out: all we can do is abort the client
+      // connection so that it sees a truncated message, not a complete one.
+      co_return false;
+    } else if (!frameBody(sp, sv, ub, out_framing, iov, c.chunk_line)) {
+      co_return false;
+    } else {
+      resp_done = sp.done();
+    }
+    if (!co_await sendAll(sock_, entry_, iov)) co_return false;
+  }
+
+  // 12. Reuse the upstream connection only when the exchange ended cleanly on both sides.
+  if (upstream_clean && sp.keepAlive() && x.body_done && !up_write_failed && ub.empty() &&
+      !rconn.lists("close")) {
+    entry_.up = nullptr;
+    w_.putIdleUpstream(std::move(up));
+  }
+  co_return keep_down;
+}
+
+awaitable<void> Conn::pump(tcp::socket& from, tcp::socket& to, ByteBuf& buf, bool& done_flag) {
+  std::vector<asio::const_buffer> iov;
+  while (!tunnel_dead_) {
+    buf.clear();
+    ssize_t r = tryRead(from, buf.data.get(), buf.cap);
+    if (r == kWouldBlock) r = co_await readSlow(from, entry_, buf.data.get(), buf.cap);
+    if (r <= 0) {
+      asio::error_code ec;
+      if (r == 0) {
+        to.shutdown(tcp::socket::shutdown_send, ec);  // half-close propagates
+      } else {
+        tunnel_dead_ = true;  // stop the other direction too
+        from.cancel(ec);
+        to.cancel(ec);
+      }
+      break;
+    }
+    setDeadline(w_.options().idle_timeout_ms);
+    iov.assign(1, asio::const_buffer(buf.data.get(), static_cast<size_t>(r)));
+    if (!co_await sendAll(to, entry_, iov)) {
+      asio::error_code ec;
+      tunnel_dead_ = true;
+      from.cancel(ec);
+      to.cancel(ec);
+      break;
+    }
+  }
+  done_flag = true;
+}
+
+awaitable<void> Conn::tunnel(tcp::socket& up) {
+  using namespace asio::experimental::awaitable_operators;
+  RequestCtx& c = *ctx_;
+  std::vector<asio::const_buffer> iov;
+  // Bytes that arrived early on either side belong to the new protocol.
+  if (!c.up.empty()) {
+    iov.push_back(asio::const_buffer(c.up.begin(), c.up.size()));
+    if (!co_await sendAll(sock_, entry_, iov)) co_return;
+    c.up.clear();
+  }
+  if (!c.in.empty()) {
+    iov.push_back(asio::const_buffer(c.in.begin(), c.in.size()));
+    if (!co_await sendAll(up, entry_, iov)) co_return;
+    c.in.clear();
+  }
+  setDeadline(w_.options().idle_timeout_ms);
+  bool a = false, b = false;
+  co_await (pump(sock_, up, c.in, a) && pump(up, sock_, c.up, b));
+}
+
+}  // namespace
+
+awaitable<void> serveConnection(Worker& worker, tcp::socket socket,
+                                std::shared_ptr<const PortKey> port) {
+  Conn conn(worker, std::move(socket), std::move(port));
+  co_await conn.run();
+}
+
+awaitable<void> acceptLoop(Worker& worker, std::shared_ptr<tcp::acceptor> acceptor,
+                           std::shared_ptr<const PortKey> port) {
+  for (;;) {
+    auto [ec, sock] = co_await acceptor->async_accept(kNoThrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+      // EMFILE and friends: back off briefly instead of spinning.
+      spdlog::warn("accept on {}:{} failed: {}", port->address, port->port, ec.message());
+      asio::steady_timer t(worker.io(), std::chrono::milliseconds(50));
+      co_await t.async_wait(kNoThrow);
+      continue;
+    }
+    if (worker.connectionCount() >= worker.options().max_connections_per_worker) {
+      asio::error_code ignore;
+      sock.close(ignore);  // over the per-worker limit: refuse by closing
+      continue;
+    }
+    worker.startConnection(std::move(sock), port);
+  }
+}
+
+}  // namespace gantry::dataplane

@@ -1,0 +1,281 @@
+#include "dataplane/router/route_table.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <asio/ip/address.hpp>
+
+#include "dataplane/http1/syntax.h"
+
+namespace gantry::dataplane {
+namespace {
+
+std::unique_ptr<RE2> compileRegex(const std::string& pattern, std::vector<std::string>* warnings,
+                                  std::string_view what) {
+  RE2::Options opts;
+  opts.set_log_errors(false);
+  auto re = std::make_unique<RE2>(pattern, opts);
+  if (!re->ok()) {
+    if (warnings)
+      warnings->push_back(fmt::format("{}: invalid regex '{}': {}", what, pattern, re->error()));
+    return nullptr;
+  }
+  return re;
+}
+
+// Resolves an endpoint address. IP literals are parsed; DNS names (ExternalName) are resolved
+// here, on the control thread, so that a worker never blocks on DNS.
+void resolve(const ir::Endpoint& e, std::vector<asio::ip::tcp::endpoint>* out,
+             std::vector<std::string>* warnings) {
+  asio::error_code ec;
+  auto addr = asio::ip::make_address(e.address, ec);
+  if (!ec) {
+    out->emplace_back(addr, e.port);
+    return;
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(e.address.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) {
+    if (warnings) warnings->push_back(fmt::format("cannot resolve endpoint {}", e.address));
+    return;
+  }
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_family == AF_INET) {
+      auto* sin = reinterpret_cast<sockaddr_in*>(ai->ai_addr);
+      asio::ip::address_v4::bytes_type b;
+      std::memcpy(b.data(), &sin->sin_addr, 4);
+      out->emplace_back(asio::ip::address_v4(b), e.port);
+      break;
+    }
+    if (ai->ai_family == AF_INET6) {
+      auto* sin6 = reinterpret_cast<sockaddr_in6*>(ai->ai_addr);
+      asio::ip::address_v6::bytes_type b;
+      std::memcpy(b.data(), &sin6->sin6_addr, 16);
+      out->emplace_back(asio::ip::address_v6(b), e.port);
+      break;
+    }
+  }
+  freeaddrinfo(res);
+}
+
+const http1::Header* findHeader(const std::vector<http1::Header>& headers, std::string_view name) {
+  for (const auto& h : headers) {
+    if (http1::iequals(h.name, name)) return &h;
+  }
+  return nullptr;
+}
+
+// First value of query parameter `name` (exact, case-sensitive name), raw.
+bool findQueryParam(std::string_view query, std::string_view name, std::string_view* value) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view item = query.substr(0, amp);
+    size_t eq = item.find('=');
+    std::string_view key = item.substr(0, eq);
+    if (key == name) {
+      *value = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+      return true;
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+bool hostnameMatches(std::string_view pattern, std::string_view host) {
+  if (pattern.empty()) return true;
+  if (pattern.size() > 1 && pattern[0] == '*' && pattern[1] == '.') {
+    std::string_view suffix = pattern.substr(1);  // ".x.com"
+    return host.size() > suffix.size() && host.substr(host.size() - suffix.size()) == suffix;
+  }
+  return pattern == host;
+}
+
+bool pathPrefixMatches(std::string_view prefix, std::string_view path) {
+  while (prefix.size() > 1 && prefix.back() == '/') prefix.remove_suffix(1);
+  if (prefix == "/" || prefix.empty()) return true;
+  if (path.size() < prefix.size() || path.substr(0, prefix.size()) != prefix) return false;
+  return path.size() == prefix.size() || path[prefix.size()] == '/';
+}
+
+RouteTable::~RouteTable() = default;
+
+bool RouteTable::CompiledEntry::matches(const RequestInfo& req) const {
+  switch (path_type) {
+    case ir::PathMatchType::kExact:
+      if (req.path != path) return false;
+      break;
+    case ir::PathMatchType::kPathPrefix:
+      if (!pathPrefixMatches(path, req.path)) return false;
+      break;
+    case ir::PathMatchType::kRegularExpression:
+      if (!path_re || !RE2::FullMatch(re2::StringPiece(req.path.data(), req.path.size()), *path_re))
+        return false;
+      break;
+  }
+  if (!method.empty() && method != req.method) return false;
+  for (const auto& m : headers) {
+    const http1::Header* h = req.headers ? findHeader(*req.headers, m.name) : nullptr;
+    if (h == nullptr) return false;
+    if (m.re) {
+      if (!RE2::FullMatch(re2::StringPiece(h->value.data(), h->value.size()), *m.re)) return false;
+    } else if (h->value != m.value) {
+      return false;
+    }
+  }
+  for (const auto& m : query) {
+    std::string_view v;
+    if (!findQueryParam(req.query, m.name, &v)) return false;
+    if (m.re) {
+      if (!RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *m.re)) return false;
+    } else if (v != m.value) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
+                                                    std::vector<std::string>* warnings) {
+  auto t = std::make_shared<RouteTable>();
+  t->snapshot_ = snapshot;
+  if (!snapshot) return t;
+  const ir::Snapshot& s = *snapshot;
+
+  std::unordered_map<std::string_view, uint32_t> backend_index;
+  t->backends_.reserve(s.backends.size());
+  for (const auto& b : s.backends) {
+    CompiledBackend cb;
+    cb.ir = &b;
+    for (const auto& e : b.endpoints) {
+      if (e.weight == 0) continue;
+      size_t before = cb.endpoints.size();
+      resolve(e, &cb.endpoints, warnings);
+      if (cb.endpoints.size() != before) {
+        cb.total_weight += e.weight;
+        cb.cum_weights.push_back(cb.total_weight);
+      }
+    }
+    backend_index.emplace(b.name, static_cast<uint32_t>(t->backends_.size()));
+    t->backends_.push_back(std::move(cb));
+  }
+
+  uint32_t slot = 0;
+  t->ports_.reserve(s.ports.size());
+  for (const auto& p : s.ports) {
+    CompiledPort cp;
+    cp.address = p.address;
+    cp.port = p.port;
+    cp.listeners.reserve(p.http_listeners.size());
+    for (const auto& l : p.http_listeners) {
+      CompiledListener cl;
+      cl.hostname = l.hostname;
+      cl.rules.reserve(l.rules.size());
+      for (const auto& r : l.rules) {
+        CompiledRule cr;
+        cr.ir = &r;
+        cr.slot = slot++;
+        for (uint32_t i = 0; i < r.backends.size(); ++i) {
+          const auto& wb = r.backends[i];
+          if (wb.weight == 0) continue;  // weight 0: never selected (Gateway API BackendRef)
+          int32_t idx = kInvalidBackend;
+          if (!wb.backend.empty()) {
+            auto it = backend_index.find(wb.backend);
+            idx = it == backend_index.end() ? kUnknownBackend : static_cast<int32_t>(it->second);
+          }
+          cr.backends.push_back(idx);
+          cr.backend_refs.push_back(i);
+          cr.total_weight += wb.weight;
+          cr.cum_weights.push_back(cr.total_weight);
+        }
+        cl.rules.push_back(std::move(cr));
+      }
+      cl.entries.reserve(l.entries.size());
+      for (const auto& e : l.entries) {
+        if (e.rule >= cl.rules.size()) {
+          if (warnings)
+            warnings->push_back(fmt::format("{}: entry names missing rule {}", l.name, e.rule));
+          continue;
+        }
+        CompiledEntry ce;
+        ce.hostname = e.hostname;
+        ce.path_type = e.match.path.type;
+        ce.path = e.match.path.value;
+        bool ok = true;
+        if (ce.path_type == ir::PathMatchType::kRegularExpression) {
+          ce.path_re = compileRegex(ce.path, warnings, l.name);
+          ok = ce.path_re != nullptr;
+        }
+        for (const auto& h : e.match.headers) {
+          CompiledHeaderMatch m;
+          m.name = h.name;
+          m.value = h.value;
+          if (h.type == ir::ValueMatchType::kRegularExpression) {
+            m.re = compileRegex(h.value, warnings, l.name);
+            ok = ok && m.re != nullptr;
+          }
+          ce.headers.push_back(std::move(m));
+        }
+        for (const auto& q : e.match.query_params) {
+          CompiledQueryMatch m;
+          m.name = q.name;
+          m.value = q.value;
+          if (q.type == ir::ValueMatchType::kRegularExpression) {
+            m.re = compileRegex(q.value, warnings, l.name);
+            ok = ok && m.re != nullptr;
+          }
+          ce.query.push_back(std::move(m));
+        }
+        ce.method = e.match.method;
+        ce.rule = &cl.rules[e.rule];
+        if (!ok) continue;  // an entry with an invalid regex never matches
+        cl.entries.push_back(std::move(ce));
+      }
+      // Host index.
+      for (const auto& e : cl.entries) {
+        const std::string& h = e.hostname;
+        if (!h.empty() && h[0] != '*') cl.by_host.try_emplace(h);
+      }
+      for (uint32_t i = 0; i < cl.entries.size(); ++i) {
+        const std::string& pat = cl.entries[i].hostname;
+        for (auto& [host, list] : cl.by_host) {
+          if (hostnameMatches(pat, host)) list.push_back(i);
+        }
+        if (pat.empty() || pat[0] == '*') cl.other_hosts.push_back(i);
+      }
+      cp.listeners.push_back(std::move(cl));
+    }
+    t->ports_.push_back(std::move(cp));
+  }
+  t->rule_count_ = slot;
+  return t;
+}
+
+int RouteTable::findPort(std::string_view address, uint16_t port) const {
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    if (ports_[i].port == port && ports_[i].address == address) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+const CompiledRule* RouteTable::route(int port_index, const RequestInfo& req) const {
+  if (port_index < 0 || static_cast<size_t>(port_index) >= ports_.size()) return nullptr;
+  for (const auto& l : ports_[port_index].listeners) {
+    if (!hostnameMatches(l.hostname, req.host)) continue;
+    // Listener isolation: only the first matching listener is considered.
+    auto it = l.by_host.find(req.host);
+    const std::vector<uint32_t>& candidates = it != l.by_host.end() ? it->second : l.other_hosts;
+    for (uint32_t i : candidates) {
+      const CompiledEntry& e = l.entries[i];
+      if (!hostnameMatches(e.hostname, req.host)) continue;
+      if (e.matches(req)) return e.rule;
+    }
+    return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace gantry::dataplane

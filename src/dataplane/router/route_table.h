@@ -1,0 +1,134 @@
+// RouteTable: the immutable, compiled form of an ir::Snapshot that workers route with.
+//
+// Built once per publish on the control thread (RE2 objects compiled once, hostnames indexed,
+// backend names resolved to indices, endpoint addresses resolved), then shared read-only by all
+// workers through std::shared_ptr<const RouteTable>. It keeps the Snapshot alive, so rule pointers
+// into the IR stay valid for as long as any request holds the table.
+//
+// Matching (Gateway API, HTTPRoute): per Port, the FIRST HttpListener whose hostname matches the
+// request host (listeners are given most-specific first), then the FIRST RouteEntry in the
+// listener's order whose hostname and Match match. Nothing matches -> nullptr (404).
+#pragma once
+
+#include <re2/re2.h>
+
+#include <asio/ip/tcp.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+#include "dataplane/http1/parser.h"
+#include "ir/ir.h"
+
+namespace gantry::dataplane {
+
+// What routing looks at, all views valid for the duration of route().
+struct RequestInfo {
+  std::string_view method;
+  std::string_view host;   // lower-case, port removed (http1::parseHost)
+  std::string_view path;   // normalised (http1::normalizePath), the same path that is forwarded
+  std::string_view query;  // raw, without '?'
+  const std::vector<http1::Header>* headers = nullptr;
+};
+
+struct CompiledBackend {
+  const ir::Backend* ir = nullptr;
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  std::vector<uint32_t> cum_weights;  // running sum of endpoint weights (0-weight skipped)
+  uint32_t total_weight = 0;
+};
+
+constexpr int32_t kInvalidBackend = -1;  // empty name: the spec wants HTTP 500 for its share
+constexpr int32_t kUnknownBackend = -2;  // name not in the snapshot: treated like no endpoints
+
+struct CompiledRule {
+  const ir::Rule* ir = nullptr;
+  uint32_t slot = 0;                   // index of this rule's per-worker round-robin counter
+  std::vector<int32_t> backends;       // per ir::WeightedBackend with weight > 0
+  std::vector<uint32_t> backend_refs;  // index into ir->backends, parallel to `backends`
+  std::vector<uint32_t> cum_weights;
+  uint32_t total_weight = 0;
+};
+
+// Gateway API hostname match: "" any, "*.x.com" one or more labels before ".x.com", else exact.
+bool hostnameMatches(std::string_view pattern, std::string_view host);
+// Gateway API PathPrefix: element-wise prefix ("/foo" matches "/foo", "/foo/", "/foo/bar", not
+// "/foobar"; a trailing '/' in the prefix is ignored).
+bool pathPrefixMatches(std::string_view prefix, std::string_view path);
+
+class RouteTable {
+ public:
+  // Never fails as a whole: problems (bad regex, unresolvable endpoint) are reported in
+  // `warnings` and the affected entry or endpoint is left out.
+  static std::shared_ptr<const RouteTable> build(ir::SnapshotPtr snapshot,
+                                                 std::vector<std::string>* warnings);
+
+  // Index of the port bound at (address, port), or -1.
+  int findPort(std::string_view address, uint16_t port) const;
+  const CompiledRule* route(int port_index, const RequestInfo& req) const;
+
+  const CompiledBackend& backend(uint32_t i) const { return backends_[i]; }
+  size_t backendCount() const { return backends_.size(); }
+  size_t ruleCount() const { return rule_count_; }
+  const ir::Snapshot& snapshot() const { return *snapshot_; }
+
+  RouteTable(const RouteTable&) = delete;
+  RouteTable& operator=(const RouteTable&) = delete;
+  RouteTable() = default;
+  ~RouteTable();
+
+ private:
+  struct CompiledHeaderMatch {
+    std::string name;
+    std::string value;
+    std::unique_ptr<RE2> re;
+  };
+  struct CompiledQueryMatch {
+    std::string name;
+    std::string value;
+    std::unique_ptr<RE2> re;
+  };
+  struct CompiledEntry {
+    std::string hostname;
+    ir::PathMatchType path_type = ir::PathMatchType::kPathPrefix;
+    std::string path;
+    std::unique_ptr<RE2> path_re;
+    std::vector<CompiledHeaderMatch> headers;
+    std::vector<CompiledQueryMatch> query;
+    std::string method;
+    const CompiledRule* rule = nullptr;
+    bool matches(const RequestInfo& req) const;
+  };
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct CompiledListener {
+    std::string hostname;
+    std::vector<CompiledEntry> entries;
+    std::vector<CompiledRule> rules;
+    // Host index: for each exact hostname named by some entry, the entries (in order) that can
+    // match it; any other host uses `other_hosts` (wildcard and "" entries).
+    std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>> by_host;
+    std::vector<uint32_t> other_hosts;
+  };
+  struct CompiledPort {
+    std::string address;
+    uint16_t port = 0;
+    std::vector<CompiledListener> listeners;
+  };
+
+  ir::SnapshotPtr snapshot_;
+  std::vector<CompiledPort> ports_;
+  std::vector<CompiledBackend> backends_;
+  size_t rule_count_ = 0;
+};
+
+using RouteTablePtr = std::shared_ptr<const RouteTable>;
+
+}  // namespace gantry::dataplane

@@ -1,0 +1,191 @@
+// Server: N workers (thread per core), snapshot distribution (RCU) and graceful shutdown.
+#include "server/server.h"
+
+#include <http_parser.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/signal_set.hpp>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "dataplane/router/route_table.h"
+#include "dataplane/worker.h"
+
+namespace gantry::server {
+namespace {
+
+using asio::ip::tcp;
+
+class ServerImpl final : public Server {
+ public:
+  explicit ServerImpl(const ServerOptions& o) : options_(o), guard_(asio::make_work_guard(ctl_)) {
+    dataplane::Options d;
+    d.max_request_header_bytes = o.max_request_header_bytes;
+    d.max_request_headers = o.max_request_headers;
+    d.idle_timeout_ms = o.idle_timeout_ms;
+    d.header_timeout_ms = o.header_timeout_ms;
+    d.max_connections_per_worker = o.max_connections_per_worker;
+    d.upstream_connect_timeout_ms = o.upstream_connect_timeout_ms;
+    d.upstream_response_timeout_ms = o.upstream_response_timeout_ms;
+    d.drain_timeout_ms = o.drain_timeout_ms;
+    // Keep each tick well below the shortest timeout so that it is honoured within ~10%.
+    uint32_t shortest = std::min({o.idle_timeout_ms, o.header_timeout_ms,
+                                  o.upstream_connect_timeout_ms, o.drain_timeout_ms});
+    if (o.upstream_response_timeout_ms != 0)
+      shortest = std::min(shortest, o.upstream_response_timeout_ms);
+    d.tick_ms = std::clamp<uint32_t>(shortest / 10, 10, 100);
+    unsigned n = o.workers != 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
+    // http-parser's own head limit is process-wide; ours (-> 431) must be the one that trips.
+    http_parser_set_max_header_size(std::max<uint32_t>(o.max_request_header_bytes * 2, 80 * 1024));
+    for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<dataplane::Worker>(i, d));
+    for (auto& w : workers_) threads_.emplace_back([wp = w.get()] { wp->run(); });
+  }
+
+  ~ServerImpl() override {
+    beginDrain();  // run() has returned (or never ran): no other thread touches ctl_ state
+    joinAll();
+  }
+
+  Status publish(ir::SnapshotPtr snapshot) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!snapshot) return Status::error("null snapshot");
+    std::vector<std::string> warnings;
+    auto table = dataplane::RouteTable::build(snapshot, &warnings);
+    for (const auto& w : warnings) spdlog::warn("snapshot {}: {}", snapshot->version, w);
+
+    std::string errors;
+    std::map<std::pair<std::string, uint16_t>, bool> wanted;
+    for (const auto& p : snapshot->ports) {
+      if (p.protocol != ir::Protocol::kHttp) {
+        // HTTPS/TLS/TCP/UDP listeners come with later issues; say so instead of pretending.
+        errors += fmt::format("{}:{}: protocol not served yet; ", p.address, p.port);
+        continue;
+      }
+      wanted[{p.address, p.port}] = true;
+    }
+    // Unbind ports that disappeared.
+    for (auto it = bound_.begin(); it != bound_.end();) {
+      if (wanted.count(it->first) == 0) {
+        for (auto& w : workers_)
+          w->removeAcceptor(dataplane::PortKey{it->first.first, it->first.second});
+        it = bound_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    // Bind new ports: one SO_REUSEPORT acceptor per worker, so the kernel spreads connections.
+    for (const auto& [key, _] : wanted) {
+      if (bound_.count(key) != 0) continue;
+      std::vector<std::unique_ptr<tcp::acceptor>> accs;
+      std::string err;
+      for (auto& w : workers_) {
+        auto acc = std::make_unique<tcp::acceptor>(w->io());
+        if (!openAcceptor(*acc, key.first, key.second, &err)) break;
+        accs.push_back(std::move(acc));
+      }
+      if (!err.empty()) {
+        errors += fmt::format("{}:{}: {}; ", key.first, key.second, err);
+        continue;
+      }
+      for (size_t i = 0; i < workers_.size(); ++i)
+        workers_[i]->addAcceptor(std::move(accs[i]), dataplane::PortKey{key.first, key.second});
+      bound_[key] = true;
+    }
+    // RCU: each worker swaps its own pointer; in-flight requests keep the old table.
+    for (auto& w : workers_) w->setTable(table);
+    current_ = std::move(snapshot);
+    if (!errors.empty()) {
+      errors.resize(errors.size() - 2);
+      spdlog::error("publish: {}", errors);
+      return Status::error(errors);
+    }
+    return Status::ok();
+  }
+
+  ir::SnapshotPtr current() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return current_;
+  }
+
+  void run() override {
+    asio::signal_set signals(ctl_, SIGINT, SIGTERM);
+    signals.async_wait([this](const asio::error_code& ec, int sig) {
+      if (ec) return;
+      spdlog::info("signal {}: draining (up to {} ms)", sig, options_.drain_timeout_ms);
+      beginDrain();
+    });
+    ctl_.run();
+    joinAll();
+  }
+
+  void shutdown() override {
+    asio::post(ctl_, [this] { beginDrain(); });
+  }
+
+ private:
+  void beginDrain() {
+    if (draining_) return;
+    draining_ = true;
+    for (auto& w : workers_) w->beginDrain();
+    guard_.reset();
+    ctl_.stop();
+  }
+
+  void joinAll() {
+    std::lock_guard<std::mutex> lock(join_mu_);
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+  static bool openAcceptor(tcp::acceptor& acc, const std::string& address, uint16_t port,
+                           std::string* err) {
+    asio::error_code ec;
+    auto addr = asio::ip::make_address(address, ec);
+    if (ec) {
+      *err = "bad address";
+      return false;
+    }
+    tcp::endpoint ep(addr, port);
+    acc.open(ep.protocol(), ec);
+    if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        ec = asio::error_code(errno, asio::system_category());
+    }
+    if (!ec) acc.bind(ep, ec);
+    if (!ec) acc.listen(4096, ec);
+    if (!ec) acc.non_blocking(true, ec);
+    if (ec) {
+      *err = ec.message();
+      return false;
+    }
+    return true;
+  }
+
+  ServerOptions options_;
+  asio::io_context ctl_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  std::vector<std::unique_ptr<dataplane::Worker>> workers_;
+  std::vector<std::thread> threads_;
+  mutable std::mutex mu_;
+  std::mutex join_mu_;
+  std::map<std::pair<std::string, uint16_t>, bool> bound_;
+  ir::SnapshotPtr current_;
+  bool draining_ = false;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Server>> Server::create(const ServerOptions& options) {
+  return std::unique_ptr<Server>(new ServerImpl(options));
+}
+
+}  // namespace gantry::server
