@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <map>
 #include <set>
@@ -513,8 +514,10 @@ class Translator {
   void attachToGroup(const RouteCtx& r, ListenerGroup& group, const api::ParentReference& ref,
                      ParentEval& out);
   bool namespaceAllowed(const ListenerCtx& l, const std::string& route_ns);
-  void httpRoute(const api::HttpRoute& route, RouteCtx& rc);
-  void grpcRoute(const api::GrpcRoute& route, RouteCtx& rc);
+  void httpRoute(const api::HttpRoute& route, RouteCtx& rc, std::vector<ParentEval>& parents);
+  void grpcRoute(const api::GrpcRoute& route, RouteCtx& rc, std::vector<ParentEval>& parents);
+  void httpGrpcConflicts(const std::vector<RouteCtx>& all, const std::vector<size_t>& by_order,
+                         std::vector<std::vector<ParentEval>>& parents);
   void l4Route(const api::L4Route& route, RouteCtx& rc);
   void writeRouteStatus(const RouteCtx& rc, std::vector<ParentEval>& parents,
                         const std::optional<RefProblem>& ref_problem,
@@ -546,6 +549,7 @@ class Translator {
   TranslateResult result_;
 
   std::unordered_map<std::string, const api::GatewayClass*> classes_;  // ours only
+  std::unordered_set<std::string> rejected_classes_;                   // ours, but Accepted=False
   std::unordered_map<std::string, std::unique_ptr<GatewayCtx>> gateways_;
   std::vector<GatewayCtx*> gateway_order_;
   std::unordered_map<std::string, std::unique_ptr<ListenerSetCtx>> sets_;
@@ -594,8 +598,19 @@ void Translator::gatewayClasses() {
     st.kind = "GatewayClass";
     st.name = gc->metadata.name;
     st.generation = gc->metadata.generation;
-    st.conditions.push_back(makeCondition("Accepted", true, "Accepted",
-                                          "GatewayClass is accepted by " + opts_.controller_name));
+    if (gc->parameters_ref) {
+      // gantry defines no parameters kind: "InvalidParameters ... the parametersRef field refers
+      // to ... an unsupported resource or kind".
+      const auto& pr = *gc->parameters_ref;
+      rejected_classes_.insert(gc->metadata.name);
+      st.conditions.push_back(makeCondition("Accepted", false, "InvalidParameters",
+                                            "parametersRef " +
+                                                (pr.group.empty() ? "" : pr.group + "/") + pr.kind +
+                                                " " + pr.name + " is not a kind gantry supports"));
+    } else {
+      st.conditions.push_back(makeCondition(
+          "Accepted", true, "Accepted", "GatewayClass is accepted by " + opts_.controller_name));
+    }
     st.supported_features = features;
     result_.statuses.push_back(std::move(st));
   }
@@ -1099,7 +1114,18 @@ void Translator::gateways() {
   assignAddresses(gateway_order_);
   for (GatewayCtx* g : gateway_order_) {
     conflicts(*g);
-    if (g->unsupported_address) {
+    if (rejected_classes_.count(g->gw->gateway_class_name)) {
+      g->accepted = false;
+      g->accepted_reason = "Invalid";
+      g->accepted_message = "GatewayClass " + g->gw->gateway_class_name + " is not accepted";
+    } else if (g->gw->infrastructure_parameters_ref) {
+      const auto& pr = *g->gw->infrastructure_parameters_ref;
+      g->accepted = false;
+      g->accepted_reason = "InvalidParameters";
+      g->accepted_message = "infrastructure.parametersRef " +
+                            (pr.group.empty() ? "" : pr.group + "/") + pr.kind + " " + pr.name +
+                            " is not a kind gantry supports";
+    } else if (g->unsupported_address) {
       g->accepted = false;
       g->accepted_reason = "UnsupportedAddress";
       g->accepted_message = g->unsupported_address_message;
@@ -1733,8 +1759,8 @@ ir::Match convertHttpMatch(const api::HttpRouteMatch& m) {
 // gets 500 ("the proportion of requests that would otherwise have been routed to an invalid
 // backend MUST receive an HTTP 500 status code", HTTPRouteRule.backendRefs).
 
-void Translator::httpRoute(const api::HttpRoute& route, RouteCtx& rc) {
-  std::vector<ParentEval> parents = evalParents(rc);
+void Translator::httpRoute(const api::HttpRoute& route, RouteCtx& rc,
+                           std::vector<ParentEval>& parents) {
   if (parents.empty()) return;
   std::optional<RefProblem> ref_problem;
   std::optional<RefProblem> rule_problem;
@@ -1820,8 +1846,8 @@ void Translator::httpRoute(const api::HttpRoute& route, RouteCtx& rc) {
   addHttpRouteToListeners(rc, parents, rules, matches);
 }
 
-void Translator::grpcRoute(const api::GrpcRoute& route, RouteCtx& rc) {
-  std::vector<ParentEval> parents = evalParents(rc);
+void Translator::grpcRoute(const api::GrpcRoute& route, RouteCtx& rc,
+                           std::vector<ParentEval>& parents) {
   if (parents.empty()) return;
   std::optional<RefProblem> ref_problem;
   std::optional<RefProblem> rule_problem;
@@ -1968,6 +1994,76 @@ void Translator::l4Route(const api::L4Route& route, RouteCtx& rc) {
   }
 }
 
+// Hostnames already claimed on a listener by routes of one kind.
+struct HostSet {
+  bool any = false;
+  std::unordered_set<std::string> exact;
+  std::unordered_set<std::string> wildcards;
+  bool empty() const { return !any && exact.empty() && wildcards.empty(); }
+  void add(const std::string& h) {
+    if (h.empty()) {
+      any = true;
+    } else if (isWildcard(h)) {
+      wildcards.insert(h);
+    } else {
+      exact.insert(h);
+    }
+  }
+  bool intersects(const std::string& h) const {
+    if (empty()) return false;
+    if (any || h.empty()) return true;
+    if (!isWildcard(h)) {
+      if (exact.count(h)) return true;
+      for (size_t p = h.find('.'); p != std::string::npos; p = h.find('.', p + 1))
+        if (wildcards.count("*" + h.substr(p))) return true;
+      return false;
+    }
+    for (const auto& w : wildcards)
+      if (intersectHostnames(w, h)) return true;
+    for (const auto& e : exact)
+      if (hostMatches(h, e)) return true;
+    return false;
+  }
+};
+
+// GRPCRouteSpec.hostnames: "If a Route (A) of type HTTPRoute or GRPCRoute is attached to a
+// Listener and that listener already has another Route (B) of the other type attached and the
+// intersection of the hostnames of A and B is non-empty, then the implementation MUST accept
+// exactly one of these two routes" -- the oldest, then by namespace/name. The other one loses
+// that listener; a parentRef left without listeners is not Accepted.
+void Translator::httpGrpcConflicts(const std::vector<RouteCtx>& all,
+                                   const std::vector<size_t>& by_order,
+                                   std::vector<std::vector<ParentEval>>& parents) {
+  std::unordered_map<const ListenerCtx*, std::array<HostSet, 2>> claimed;
+  for (size_t k : by_order) {
+    if (k >= parents.size()) continue;  // L4 routes
+    const int mine = all[k].kind == "GRPCRoute" ? 1 : 0;
+    for (auto& pe : parents[k]) {
+      if (!pe.accepted) continue;
+      std::vector<Attachment> kept;
+      std::string lost;
+      for (auto& a : pe.attachments) {
+        auto& sets = claimed[a.listener];
+        bool conflict = false;
+        for (const auto& h : a.hostnames) conflict |= sets[1 - mine].intersects(h);
+        if (conflict) {
+          lost += (lost.empty() ? "" : ", ") + a.listener->spec->name;
+          continue;
+        }
+        for (const auto& h : a.hostnames) sets[mine].add(h);
+        kept.push_back(std::move(a));
+      }
+      pe.attachments = std::move(kept);
+      if (pe.attachments.empty()) {
+        pe.accepted = false;
+        pe.reason = "NotAllowedByListeners";
+        pe.message = "an older " + std::string(mine ? "HTTPRoute" : "GRPCRoute") +
+                     " already serves these hostnames on listener(s) " + lost;
+      }
+    }
+  }
+}
+
 void Translator::routes() {
   // One precedence order over every route kind (creationTimestamp, then namespace/name).
   std::vector<RouteCtx> all;
@@ -2000,15 +2096,24 @@ void Translator::routes() {
     rc.status_index = result_.statuses.size();
     result_.statuses.push_back(std::move(st));
   };
+  // HTTPRoutes and GRPCRoutes: attachment first, so that the two kinds can be checked against
+  // each other per listener before anything is counted or programmed.
+  const size_t n_http_grpc = objs_.http_routes.size() + objs_.grpc_routes.size();
+  std::vector<std::vector<ParentEval>> parents(n_http_grpc);
+  for (size_t k = 0; k < n_http_grpc; ++k) parents[k] = evalParents(all[k]);
+  if (!objs_.http_routes.empty() && !objs_.grpc_routes.empty())
+    httpGrpcConflicts(all, idx, parents);
   for (const auto& r : objs_.http_routes) {
-    RouteCtx& rc = all[i++];
+    RouteCtx& rc = all[i];
     prepare(rc);
-    httpRoute(r, rc);
+    httpRoute(r, rc, parents[i]);
+    ++i;
   }
   for (const auto& r : objs_.grpc_routes) {
-    RouteCtx& rc = all[i++];
+    RouteCtx& rc = all[i];
     prepare(rc);
-    grpcRoute(r, rc);
+    grpcRoute(r, rc, parents[i]);
+    ++i;
   }
   for (const auto& r : objs_.l4_routes) {
     RouteCtx& rc = all[i++];

@@ -137,6 +137,19 @@ const std::vector<Case>& cases() {
        {{"Gateway", "infra", "orphan", "", "", "absent", ""}}},
 
       // ---------------------------------------------------------------- Gateway and listeners
+      {"GatewayClassWithParametersRefIsInvalidParameters",
+       [](api::ObjectSet& o) {
+         o.gateway_classes[0].parameters_ref = api::ParametersReference{"example.com", "Params", "p", std::nullopt};
+       },
+       {{"GatewayClass", "", "gantry", "", "Accepted", "False", "InvalidParameters"},
+        {"Gateway", "infra", "gw", "", "Accepted", "False", "Invalid"},
+        {"Gateway", "infra", "gw", "listener:http", "Programmed", "False", "Invalid"}}},
+      {"GatewayInfrastructureParametersRefIsInvalidParameters",
+       [](api::ObjectSet& o) {
+         o.gateways[0].infrastructure_parameters_ref = api::ParametersReference{"invalid.io", "InvalidParameters", "invalid", std::nullopt};
+       },
+       {{"Gateway", "infra", "gw", "", "Accepted", "False", "InvalidParameters"},
+        {"Gateway", "infra", "gw", "", "Programmed", "False", "Invalid"}}},
       {"GatewayAcceptedAndProgrammed",
        [](api::ObjectSet&) {},
        {{"Gateway", "infra", "gw", "", "Accepted", "True", "Accepted"},
@@ -570,6 +583,23 @@ const std::vector<Case>& cases() {
        },
        {{"GRPCRoute", "app", "g", "parent:gw", "Accepted", "True", "Accepted"},
         {"GRPCRoute", "app", "g", "parent:gw", "ResolvedRefs", "True", "ResolvedRefs"}}},
+      {"HttpAndGrpcRouteOnSameHostnameOldestWins",
+       [](api::ObjectSet& o) {
+         allowAll(o);
+         auto h = simpleRoute("app", "http", {parent("gw", "infra")}, {"api.example.com"});
+         h.metadata.creation_timestamp = "2024-02-01T00:00:00Z";
+         o.http_routes.push_back(h);
+         o.http_routes.push_back(simpleRoute("app", "http-other", {parent("gw", "infra")}, {"www.example.com"}));
+         api::GrpcRoute g;
+         g.metadata = meta("app", "grpc", 1, "2024-01-15T00:00:00Z");
+         g.parent_refs = {parent("gw", "infra")};
+         g.hostnames = {"*.example.com"};
+         o.grpc_routes.push_back(g);
+       },
+       {{"HTTPRoute", "app", "http-other", "parent:gw", "Accepted", "True", "Accepted"},
+        {"GRPCRoute", "app", "grpc", "parent:gw", "Accepted", "False", "NotAllowedByListeners"},
+        {"HTTPRoute", "app", "http", "parent:gw", "Accepted", "True", "Accepted"},
+        {"Gateway", "infra", "gw", "listener:http", "attachedRoutes", "2", ""}}},
       {"GrpcRouteNotInListenerKinds",
        [](api::ObjectSet& o) {
          allowAll(o);
