@@ -163,6 +163,32 @@ def test_bidirectional_streaming(gw):
         assert received.startswith(b"HTTP/1.1 200")
 
 
+def test_early_response_relayed_during_upload(gw):
+    # The backend answers 413 after the head and never reads the (64 MiB) body. A client sending a
+    # body should watch for an early response (RFC 9112 section 9.3, RFC 9110 section 15.5.14);
+    # gantry must relay it instead of blocking on writing a body the backend will not read.
+    n = 64 * MiB
+    with conn(gw.port, timeout=10) as c:
+        c.send(f"POST /early HTTP/1.1\r\nHost: a\r\nContent-Length: {n}\r\n"
+               "x-echo-skip-body: hold\r\nx-echo-status: 413\r\n\r\n".encode())
+
+        def pump():
+            block = b"u" * MiB
+            try:
+                for _ in range(n // MiB):
+                    c.sock.sendall(block)
+            except OSError:
+                pass
+
+        t = threading.Thread(target=pump, daemon=True)
+        t.start()
+        try:
+            r = c.read_response(timeout=4)
+        except socket.timeout:
+            pytest.fail("the backend's early 413 was not relayed while the upload was blocked")
+        assert r.status == 413
+
+
 # ---------------------------------------------------------------------------------------------
 # 100-continue (RFC 9110 section 10.1.1).
 

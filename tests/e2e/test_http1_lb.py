@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from backends.helpers import assert_short_error, roundtrip
+from backends.helpers import Blackhole, assert_short_error, roundtrip
 from backends.snapshot import Snapshot, free_port
 
 
@@ -119,10 +119,17 @@ def test_no_endpoints_503(start_gantry):
     assert_short_error(roundtrip(p.port, target="/x"), 503)
 
 
-def test_connect_timeout_503(start_gantry):
-    # 10.255.255.1 is a non-routed address: the SYN goes unanswered (or the network is unreachable).
+@pytest.fixture
+def blackhole():
+    b = Blackhole()
+    yield b
+    b.close()
+
+
+def test_connect_timeout_503(start_gantry, blackhole):
+    # The blackhole port never completes the TCP handshake.
     snap = Snapshot()
-    snap.backend("blackhole", [("10.255.255.1", 81, 1)], connect_timeout_ms=300)
+    snap.backend("blackhole", [("127.0.0.1", blackhole.port, 1)], connect_timeout_ms=300)
     p = snap.http_port()
     p.route("/", "blackhole")
     start_gantry(snap, args=["--upstream-connect-timeout-ms", "300"])
@@ -130,7 +137,20 @@ def test_connect_timeout_503(start_gantry):
     r = roundtrip(p.port, target="/x", timeout=15)
     elapsed = time.monotonic() - t0
     assert_short_error(r, 503)
-    assert elapsed < 4, f"connect timeout of 300 ms took {elapsed:.1f}s"
+    assert 0.25 <= elapsed < 3, f"connect timeout of 300 ms answered after {elapsed:.2f}s"
+
+
+def test_connect_timeout_retried_on_another_endpoint(make_echo, start_gantry, blackhole):
+    # A connect that timed out was never established either: the request can go elsewhere.
+    live = make_echo("live")
+    snap = Snapshot()
+    snap.backend("pool", [("127.0.0.1", blackhole.port, 1), live.endpoint(1)],
+                 connect_timeout_ms=300)
+    p = snap.http_port()
+    p.route("/", "pool")
+    start_gantry(snap, args=["--upstream-connect-timeout-ms", "300"])
+    counts = _spread(p.port, 8, connections=8)
+    assert counts == {"live": 8}, dict(counts)
 
 
 def test_invalid_backend_ref_500(make_echo, start_gantry):
@@ -147,4 +167,6 @@ def test_rule_direct_status(start_gantry):
     p = snap.http_port()
     p.route("/", [], direct_status=500)
     start_gantry(snap)
-    assert_short_error(roundtrip(p.port, target="/x"), 500)
+    r = roundtrip(p.port, target="/x")
+    assert r.status == 500 and r.complete
+    assert r.header("x-echo-backend") is None

@@ -87,3 +87,10 @@ def test_drain_timeout_bounds_shutdown(make_echo, start_gantry):
     elapsed = time.monotonic() - t0
     assert rc is not None, "gantry still running 10 s after SIGTERM with drain timeout 1 s"
     assert elapsed < 4, f"drain timeout 1000 ms, exited after {elapsed:.1f}s"
+
+
+def test_snapshot_swap_keeps_in_flight_requests():
+    # `gantry run --snapshot FILE` reads FILE once (src/cli/run.cc): there is no reload path in
+    # snapshot mode to test. Live reloads are tested through --config by the control plane suite
+    # (test_controlplane_reload.py).
+    pytest.skip("no snapshot reload path in --snapshot mode (run.cc reads the file once)")

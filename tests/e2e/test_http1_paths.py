@@ -133,7 +133,8 @@ def test_duplicate_host_400(gw, second):
 
 
 @pytest.mark.parametrize("host", [
-    "",
+    # Not "": an empty Host is valid syntax (reg-name may be empty) and RFC 9112 section 3.3 then
+    # uses the server's default name.
     "exa mple.example",
     "app.example/evil",
     "user@app.example",

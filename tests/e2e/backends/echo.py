@@ -23,6 +23,7 @@ per backend with `EchoBackend(defaults={...})` using the same names:
   x-echo-sleep-ms: N          sleep after reading the request body, before answering
   x-echo-continue: 0          do not send 100 Continue for Expect: 100-continue (default: send)
   x-echo-skip-body: 1         answer without reading the request body, then close
+  x-echo-skip-body: hold      answer without reading the request body, keep the connection 5 s
   x-echo-stream-echo: 1       answer at once (chunked) and echo the request body back as it arrives
   x-echo-refuse-upgrade: 1    treat an upgrade request as a normal request (no 101)
   x-echo-mode: M              misbehave instead of answering normally:
@@ -190,6 +191,7 @@ class EchoBackend:
         self._socks: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
         self._closed = False
+        self._stopping = threading.Event()  # interrupts the backend's sleeps on close()
         t = threading.Thread(target=self._accept_loop, name=f"echo-{name}-accept", daemon=True)
         t.start()
         self._accept_thread = t
@@ -222,6 +224,7 @@ class EchoBackend:
 
     def close(self) -> None:
         self._closed = True
+        self._stopping.set()
         try:
             self._lsock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -404,7 +407,14 @@ class EchoBackend:
         if "upgrade" in conn_tokens and upgrade and self._ctl(rec, "x-echo-refuse-upgrade") != "1":
             return self._upgrade(sock, rd, rec, upgrade[0].strip())
 
-        if self._ctl(rec, "x-echo-skip-body") == "1":
+        skip = self._ctl(rec, "x-echo-skip-body")
+        if skip == "hold":
+            # Answer, then neither read nor close for up to 5 s: the request body stays unread.
+            self._respond(sock, rec, force_close=True)
+            self._set(rec, state="done", t_done=time.monotonic())
+            self._stopping.wait(5)
+            return False
+        if skip == "1":
             self._respond(sock, rec, force_close=True)
             self._set(rec, state="done", t_done=time.monotonic())
             # Half-close and drain what the client still sends, so the close is not a reset.
@@ -429,7 +439,7 @@ class EchoBackend:
         self._read_body(rd, rec)
         sleep_ms = int(self._ctl(rec, "x-echo-sleep-ms", "0"))
         if sleep_ms:
-            time.sleep(sleep_ms / 1000)
+            self._stopping.wait(sleep_ms / 1000)
         self._set(rec, state="done", t_done=time.monotonic())
 
         mode = self._ctl(rec, "x-echo-mode", "")
@@ -447,7 +457,7 @@ class EchoBackend:
             if after == "reset":
                 _rst_close(sock)
             elif after.startswith("hold:"):
-                time.sleep(int(after[5:]) / 1000)
+                self._stopping.wait(int(after[5:]) / 1000)
                 sock.shutdown(socket.SHUT_RDWR)
             else:
                 sock.shutdown(socket.SHUT_WR)
@@ -538,7 +548,7 @@ class EchoBackend:
             if pause_after >= 0 and sent == pause_after and pause_ms:
                 sock.sendall(out)
                 out = bytearray()
-                time.sleep(pause_ms / 1000)
+                self._stopping.wait(pause_ms / 1000)
             if chunked:
                 out += b"%x\r\n" % len(piece) + piece + b"\r\n"
             else:
@@ -550,7 +560,7 @@ class EchoBackend:
         if pause_after >= 0 and sent == pause_after and pause_ms:
             sock.sendall(out)
             out = bytearray()
-            time.sleep(pause_ms / 1000)
+            self._stopping.wait(pause_ms / 1000)
         if chunked:
             out += b"0\r\n"
             for n, v in trailers:

@@ -56,3 +56,31 @@ def assert_short_error(resp: Response, status: int) -> None:
     assert resp.complete, "error response body is truncated"
     assert 0 < len(resp.body) <= 1024, f"error body should be short and non-empty: {resp.body!r}"
     assert resp.header("x-echo-backend") is None, "error response must come from gantry itself"
+
+
+class Blackhole:
+    """A local port whose connect() never completes: a listener with backlog 0, never accepting,
+    whose accept queue is already full, so the kernel drops further SYNs (the connect hangs until
+    the caller's timeout). Used for connect-timeout tests without leaving 127.0.0.1."""
+
+    def __init__(self):
+        import socket
+
+        self._l = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._l.bind(("127.0.0.1", 0))
+        self._l.listen(0)
+        self.port = self._l.getsockname()[1]
+        self._fill = []
+        for _ in range(3):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            try:
+                s.connect(("127.0.0.1", self.port))
+            except BlockingIOError:
+                pass
+            self._fill.append(s)
+
+    def close(self) -> None:
+        for s in self._fill:
+            s.close()
+        self._l.close()
