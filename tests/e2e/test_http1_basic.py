@@ -4,6 +4,7 @@ of issue 2: hop-by-hop removal, X-Forwarded-*, Host preserved, no Server header 
 import http.client
 import json
 import subprocess
+import time
 
 import httpx
 import pytest
@@ -85,6 +86,39 @@ def test_upstream_keepalive_reuse_across_downstream_connections(gw):
     # Each worker's pool keeps its idle upstream connection between downstream connections.
     assert gw.echo.connections < n
     assert gw.echo.connections <= 4, f"backend saw {gw.echo.connections} connections for {n} requests"
+
+
+def test_upstream_connection_close_not_reused(make_echo, start_gantry):
+    s = one_backend(make_echo, start_gantry,
+                    defaults={"x-echo-headers": json.dumps([["Connection", "close"]])})
+    c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+    for i in range(10):
+        c.request("GET", f"/c{i}")
+        r = c.getresponse()
+        r.read()
+        assert r.status == 200
+    c.close()
+    # Connection: close from the backend ends that upstream connection (RFC 9112 section 9.6);
+    # the client connection itself stays usable.
+    assert s.echo.connections == 10
+
+
+def test_upstream_idle_close_not_seen_by_client(make_echo, start_gantry):
+    # The backend closes each idle keep-alive connection 50 ms after answering. gantry must notice
+    # (or retry on a fresh connection when a pooled one turns out dead before any response byte)
+    # rather than answering 502.
+    s = one_backend(make_echo, start_gantry, defaults={"x-echo-close-after-ms": "50"})
+    c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+    statuses = []
+    for i in range(8):
+        c.request("GET", f"/i{i}")
+        r = c.getresponse()
+        r.read()
+        statuses.append(r.status)
+        time.sleep(0.3)
+    c.close()
+    assert statuses == [200] * 8
+    assert s.echo.connections == 8
 
 
 def test_pipelined_requests_answered_in_order(gw):

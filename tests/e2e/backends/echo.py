@@ -25,6 +25,7 @@ per backend with `EchoBackend(defaults={...})` using the same names:
   x-echo-skip-body: 1         answer without reading the request body, then close
   x-echo-skip-body: hold      answer without reading the request body, keep the connection 5 s
   x-echo-stream-echo: 1       answer at once (chunked) and echo the request body back as it arrives
+  x-echo-close-after-ms: N    answer normally (keep-alive), then close the idle connection after N ms
   x-echo-refuse-upgrade: 1    treat an upgrade request as a normal request (no 101)
   x-echo-mode: M              misbehave instead of answering normally:
       close             close the connection (FIN) without answering
@@ -474,7 +475,15 @@ class EchoBackend:
             else:
                 sock.shutdown(socket.SHUT_WR)
             return False
-        return self._respond(sock, rec)
+        keep = self._respond(sock, rec)
+        close_after = self._ctl(rec, "x-echo-close-after-ms")
+        if keep and close_after is not None:
+            # Keep-alive framing, but the server drops the idle connection shortly after (an
+            # upstream keep-alive timeout shorter than the proxy's).
+            self._stopping.wait(int(close_after) / 1000)
+            sock.shutdown(socket.SHUT_WR)
+            return False
+        return keep
 
     def _respond(self, sock: socket.socket, rec: dict, force_close: bool = False) -> bool:
         hdrs = rec["headers"]
