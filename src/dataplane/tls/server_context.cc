@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cstring>
 
-
 namespace gantry::dataplane::tls {
 
 namespace {
@@ -93,8 +92,8 @@ bool normaliseHost(std::string_view in, char* buf, std::string_view* out) {
 // "connections are accepted even if the client certificate is invalid or missing").
 int acceptAnyVerify(int preverify_ok, X509_STORE_CTX* store) {
   if (!preverify_ok) {
-    auto* ssl = static_cast<SSL*>(
-        X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    auto* ssl =
+        static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
     if (ssl != nullptr) SSL_set_ex_data(ssl, verifyFailedIndex(), reinterpret_cast<void*>(1));
   }
   return 1;
@@ -113,9 +112,9 @@ int alpnSelect(SSL*, const unsigned char** out, unsigned char* outlen, const uns
   if (cd == nullptr || cd->alpn_wire.empty()) return SSL_TLSEXT_ERR_NOACK;
   unsigned char* selected = nullptr;
   // Server preference: the first protocol of OUR list the client also offers.
-  int r = SSL_select_next_proto(
-      &selected, outlen, reinterpret_cast<const unsigned char*>(cd->alpn_wire.data()),
-      static_cast<unsigned int>(cd->alpn_wire.size()), in, inlen);
+  int r = SSL_select_next_proto(&selected, outlen,
+                                reinterpret_cast<const unsigned char*>(cd->alpn_wire.data()),
+                                static_cast<unsigned int>(cd->alpn_wire.size()), in, inlen);
   if (r != OPENSSL_NPN_NEGOTIATED) return SSL_TLSEXT_ERR_NOACK;
   *out = selected;
   return SSL_TLSEXT_ERR_OK;
@@ -133,8 +132,7 @@ bool parseSniExtension(const unsigned char* p, size_t len, char* buf, std::strin
   for (size_t i = 0; i < name_len; ++i) {
     if (p[5 + i] == 0) return false;
   }
-  return normaliseHost(std::string_view(reinterpret_cast<const char*>(p + 5), name_len), buf,
-                       host);
+  return normaliseHost(std::string_view(reinterpret_cast<const char*>(p + 5), name_len), buf, host);
 }
 
 // Runs inside SSL_do_handshake on the worker thread, once per connection, before OpenSSL looks at
@@ -282,8 +280,7 @@ StatusOr<int> loadCertificate(SSL_CTX* ctx, const ir::Certificate& cert,
         "another certificate of the same key type is already loaded for this hostname");
   } else if (X509_check_private_key(chain[0], key) != 1) {
     st = Status::error("private key does not match the certificate");
-  } else if (SSL_CTX_use_certificate(ctx, chain[0]) != 1 ||
-             SSL_CTX_use_PrivateKey(ctx, key) != 1) {
+  } else if (SSL_CTX_use_certificate(ctx, chain[0]) != 1 || SSL_CTX_use_PrivateKey(ctx, key) != 1) {
     st = Status::error("OpenSSL refused the certificate or key: " + opensslErrors());
   } else {
     for (size_t i = 1; i < chain.size() && st.isOk(); ++i) {
@@ -477,8 +474,8 @@ StatusOr<std::shared_ptr<const ServerContextSet>> ServerContextSet::build(
     for (size_t i = 0; i < cfg.certificates.size(); ++i) {
       StatusOr<int> t = loadCertificate(ctx, cfg.certificates[i], types);
       if (!t) {
-        warn("tls config " + label + ": certificate " + std::to_string(i) + " skipped: " +
-             t.status().message());
+        warn("tls config " + label + ": certificate " + std::to_string(i) +
+             " skipped: " + t.status().message());
         continue;
       }
       types.push_back(*t);
@@ -498,8 +495,7 @@ StatusOr<std::shared_ptr<const ServerContextSet>> ServerContextSet::build(
     cd->tickets = options.ticket_keys;
     if (cfg.client_validation) {
       int ca_count = 0;
-      if (Status st = loadClientValidation(ctx, *cfg.client_validation, &ca_count);
-          !st.isOk()) {
+      if (Status st = loadClientValidation(ctx, *cfg.client_validation, &ca_count); !st.isOk()) {
         fail(st.message());
         continue;
       }
