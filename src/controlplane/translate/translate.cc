@@ -460,6 +460,7 @@ struct RouteCtx {
   const std::vector<std::string>* hostnames = nullptr;
   size_t order = 0;
   size_t status_index = 0;
+  const std::optional<std::string>* use_default_gateways = nullptr;
 };
 
 struct Attachment {
@@ -1331,7 +1332,31 @@ void Translator::attachToGroup(const RouteCtx& r, ListenerGroup& group,
 
 std::vector<ParentEval> Translator::evalParents(const RouteCtx& r) {
   std::vector<ParentEval> out;
-  for (const auto& ref : *r.parent_refs) {
+  // Default Gateways (experimental, GEP-3793): a Route whose useDefaultGateways names a scope is
+  // claimed by every Gateway whose spec.defaultScope is that scope, "subject to the usual rules
+  // about which routes the Gateway can attach to" -- i.e. as if it had a parentRef to it.
+  const std::vector<api::ParentReference>* refs = r.parent_refs;
+  std::vector<api::ParentReference> with_defaults;
+  if (r.use_default_gateways && r.use_default_gateways->has_value() &&
+      **r.use_default_gateways != "None") {
+    with_defaults = *r.parent_refs;
+    for (GatewayCtx* g : gateway_order_) {
+      if (g->gw->default_scope.value_or("None") != **r.use_default_gateways) continue;
+      bool explicit_ref = false;
+      for (const auto& p : *r.parent_refs) {
+        explicit_ref |= p.group == kGroup && p.kind == "Gateway" &&
+                        p.name == g->gw->metadata.name &&
+                        p.namespace_.value_or(r.meta->namespace_) == g->gw->metadata.namespace_;
+      }
+      if (explicit_ref) continue;
+      api::ParentReference p;
+      p.name = g->gw->metadata.name;
+      p.namespace_ = g->gw->metadata.namespace_;
+      with_defaults.push_back(p);
+    }
+    refs = &with_defaults;
+  }
+  for (const auto& ref : *refs) {
     if (ref.group != kGroup || (ref.kind != "Gateway" && ref.kind != "ListenerSet")) continue;
     const std::string ns = ref.namespace_.value_or(r.meta->namespace_);
     ParentEval pe;
@@ -2069,13 +2094,15 @@ void Translator::routes() {
   std::vector<RouteCtx> all;
   all.reserve(objs_.http_routes.size() + objs_.grpc_routes.size() + objs_.l4_routes.size());
   for (const auto& r : objs_.http_routes)
-    all.push_back({"HTTPRoute", &r.metadata, &r.parent_refs, &r.hostnames, 0, 0});
+    all.push_back(
+        {"HTTPRoute", &r.metadata, &r.parent_refs, &r.hostnames, 0, 0, &r.use_default_gateways});
   for (const auto& r : objs_.grpc_routes)
-    all.push_back({"GRPCRoute", &r.metadata, &r.parent_refs, &r.hostnames, 0, 0});
+    all.push_back(
+        {"GRPCRoute", &r.metadata, &r.parent_refs, &r.hostnames, 0, 0, &r.use_default_gateways});
   static const std::vector<std::string> kNoHosts;
   for (const auto& r : objs_.l4_routes)
     all.push_back({r.kind, &r.metadata, &r.parent_refs,
-                   r.kind == "TLSRoute" ? &r.hostnames : &kNoHosts, 0, 0});
+                   r.kind == "TLSRoute" ? &r.hostnames : &kNoHosts, 0, 0, &r.use_default_gateways});
   std::vector<size_t> idx(all.size());
   for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
   std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {

@@ -451,6 +451,27 @@ const std::vector<Case>& cases() {
              simpleRoute("app", "r", {parent("gw", "infra")}, {"*.example.com"}));
        },
        {{"HTTPRoute", "app", "r", "parent:gw", "Accepted", "True", "Accepted"}}},
+      {"DefaultGatewayClaimsRoutesThatAskForIt",
+       [](api::ObjectSet& o) {
+         allowAll(o);
+         o.gateways[0].default_scope = "All";
+         auto r = simpleRoute("app", "wants-default", {});
+         r.use_default_gateways = "All";
+         o.http_routes.push_back(r);
+         o.http_routes.push_back(simpleRoute("app", "no-parents", {}));
+       },
+       {{"HTTPRoute", "app", "wants-default", "parent:gw", "Accepted", "True", "Accepted"},
+        {"HTTPRoute", "app", "no-parents", "", "", "absent", ""},
+        {"Gateway", "infra", "gw", "listener:http", "attachedRoutes", "1", ""}}},
+      {"DefaultGatewayStillAppliesAllowedRoutes",
+       [](api::ObjectSet& o) {
+         o.gateways[0].default_scope = "All";
+         auto r = simpleRoute("app", "wants-default", {});
+         r.use_default_gateways = "All";
+         o.http_routes.push_back(r);
+       },
+       {{"HTTPRoute", "app", "wants-default", "parent:gw", "Accepted", "False",
+         "NotAllowedByListeners"}}},
       {"ParentRefToMissingGatewayWritesNoStatus",
        [](api::ObjectSet& o) { o.http_routes.push_back(simpleRoute("app", "r", {parent("nope")})); },
        {{"HTTPRoute", "app", "r", "", "", "absent", ""}}},
