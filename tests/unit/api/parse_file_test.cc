@@ -1,0 +1,329 @@
+// File-level behaviour: multi-document streams, `kind: List`, JSON, broken YAML, isolation of
+// invalid objects, unknown kinds, error locations and formatting, spec_hash, robustness.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <random>
+
+#include "api/parse.h"
+#include "test_util.h"
+
+namespace gantry::api {
+namespace {
+
+using testing::errorsToString;
+using testing::objectCount;
+using testing::parseText;
+
+constexpr const char* kRouteA = R"(apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: a}
+spec:
+  parentRefs: [{name: gw}]
+)";
+
+TEST(ParseFile, MultiDocumentStream) {
+  auto r = parseText(std::string("---\n") + kRouteA + "---\n# comment only\n---\n" + kRouteA +
+                     "...\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: ns1}\n");
+  EXPECT_TRUE(r.errors.empty()) << errorsToString(r);
+  EXPECT_EQ(r.objects.http_routes.size(), 2u);
+  EXPECT_EQ(r.objects.namespaces.size(), 1u);
+}
+
+TEST(ParseFile, InvalidObjectDoesNotAffectOthers) {
+  auto r = parseText(R"(apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: good1, namespace: a}
+spec: {hostnames: [a.example.com]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: bad, namespace: a}
+spec:
+  rules:
+  - matches:
+    - path:
+        type: PathPrefix
+        value: no-slash
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: good2, namespace: a}
+spec: {hostnames: [b.example.com]}
+)");
+  ASSERT_EQ(r.errors.size(), 1u) << errorsToString(r);
+  const auto& e = r.errors[0];
+  EXPECT_EQ(e.file, "test.yaml");
+  EXPECT_EQ(e.line, 12);  // the "- path:" line of the offending match
+  EXPECT_EQ(e.object, "HTTPRoute a/bad");
+  EXPECT_EQ(e.field, "spec.rules[0].matches[0].path");
+  ASSERT_EQ(r.objects.http_routes.size(), 2u);
+  EXPECT_EQ(r.objects.http_routes[0].metadata.name, "good1");
+  EXPECT_EQ(r.objects.http_routes[1].metadata.name, "good2");
+}
+
+TEST(ParseFile, ErrorLineIsTheOffendingField) {
+  auto r = parseText(R"(apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata:
+  name: gw
+spec:
+  gatewayClassName: gantry
+  listeners:
+  - name: http
+    protocol: HTTP
+    port: 70000
+)");
+  ASSERT_EQ(r.errors.size(), 1u) << errorsToString(r);
+  EXPECT_EQ(r.errors[0].line, 10);
+  EXPECT_EQ(r.errors[0].field, "spec.listeners[0].port");
+  EXPECT_EQ(r.errors[0].toString(),
+            "test.yaml:10: Gateway default/gw: spec.listeners[0].port: Invalid value: 70000: "
+            "should be less than or equal to 65535");
+}
+
+TEST(ParseFile, BrokenDocumentInStreamKeepsTheOthers) {
+  auto r =
+      parseText(std::string(kRouteA) + "---\napiVersion: v1\nkind: [unclosed\n---\n" + kRouteA);
+  ASSERT_EQ(r.errors.size(), 1u) << errorsToString(r);
+  EXPECT_EQ(r.errors[0].object, "");
+  EXPECT_NE(r.errors[0].message.find("invalid YAML"), std::string::npos);
+  EXPECT_GE(r.errors[0].line, 7);
+  EXPECT_LE(r.errors[0].line, 9);
+  EXPECT_EQ(r.objects.http_routes.size(), 2u);
+}
+
+TEST(ParseFile, NotYamlAtAllIsOneError) {
+  auto r = parseText("{{{{ this is : not : yaml [[[ \n\t\tmore: ]]\n", "junk.yaml");
+  ASSERT_EQ(r.errors.size(), 1u) << errorsToString(r);
+  EXPECT_EQ(r.errors[0].file, "junk.yaml");
+  EXPECT_TRUE(r.errors[0].object.empty());
+  EXPECT_EQ(objectCount(r.objects), 0u);
+  EXPECT_EQ(r.errors[0].toString().rfind("junk.yaml:", 0), 0u);
+}
+
+TEST(ParseFile, ScalarDocumentIsNotAnObject) {
+  auto r = parseText("just a string\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("not a Kubernetes object"), std::string::npos);
+}
+
+TEST(ParseFile, EmptyAndCommentOnlyFiles) {
+  EXPECT_TRUE(parseText("").errors.empty());
+  EXPECT_TRUE(parseText("# nothing here\n").errors.empty());
+  EXPECT_TRUE(parseText("---\n---\n").errors.empty());
+  EXPECT_TRUE(parseText("\xEF\xBB\xBF# BOM\n").errors.empty());
+}
+
+TEST(ParseFile, KindList) {
+  auto r = parseText(R"(apiVersion: v1
+kind: List
+items:
+- apiVersion: gateway.networking.k8s.io/v1
+  kind: HTTPRoute
+  metadata: {name: a}
+  spec: {}
+- apiVersion: gateway.networking.k8s.io/v1
+  kind: HTTPRoute
+  metadata: {name: bad}
+  spec: {hostnames: [BAD]}
+- apiVersion: v1
+  kind: List
+  items:
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: c}
+- apiVersion: example.com/v1
+  kind: Widget
+  metadata: {name: w}
+)");
+  ASSERT_EQ(r.errors.size(), 1u) << errorsToString(r);
+  EXPECT_EQ(r.errors[0].object, "HTTPRoute default/bad");
+  EXPECT_EQ(r.errors[0].line, 11);
+  EXPECT_EQ(r.objects.http_routes.size(), 1u);
+  EXPECT_EQ(r.objects.config_maps.size(), 1u);
+}
+
+TEST(ParseFile, Json) {
+  auto r = parseText(R"({
+	"apiVersion": "gateway.networking.k8s.io/v1",
+	"kind": "HTTPRoute",
+	"metadata": {"name": "j", "namespace": "ns", "labels": {"a": "b"}},
+	"spec": {
+		"parentRefs": [{"name": "gw", "port": 80}],
+		"rules": [{"backendRefs": [{"name": "s", "port": 8080, "weight": 3}]}]
+	}
+})",
+                     "route.json");
+  ASSERT_TRUE(r.errors.empty()) << errorsToString(r);
+  ASSERT_EQ(r.objects.http_routes.size(), 1u);
+  const auto& rt = r.objects.http_routes[0];
+  EXPECT_EQ(rt.metadata.namespace_, "ns");
+  EXPECT_EQ(rt.parent_refs[0].port, 80);
+  EXPECT_EQ(rt.rules[0].backend_refs[0].weight, 3);
+  EXPECT_EQ(rt.rules[0].matches[0].path->value, "/");
+}
+
+TEST(ParseFile, JsonListAndJsonTypeErrors) {
+  auto r = parseText(R"({"apiVersion": "v1", "kind": "List", "items": [
+  {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+   "spec": {"ports": [{"port": "80"}]}},
+  {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "t"},
+   "spec": {"ports": [{"port": 80, "targetPort": "http"}]}}
+]})");
+  ASSERT_EQ(r.errors.size(), 1u) << errorsToString(r);
+  EXPECT_EQ(r.errors[0].field, "spec.ports[0].port");
+  EXPECT_EQ(r.errors[0].line, 3);
+  ASSERT_EQ(r.objects.services.size(), 1u);
+  EXPECT_EQ(r.objects.services[0].ports[0].target_port_name, "http");
+}
+
+TEST(ParseFile, UnknownKindsAreSkipped) {
+  auto r = parseText(R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d}
+spec: {replicas: 1}
+---
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: ksvc}
+spec: {template: {}}
+---
+apiVersion: gateway.networking.x-k8s.io/v1alpha1
+kind: XBackendTrafficPolicy
+metadata: {name: x}
+)");
+  EXPECT_TRUE(r.errors.empty()) << errorsToString(r);
+  EXPECT_EQ(objectCount(r.objects), 0u);
+}
+
+TEST(ParseFile, MissingKindOrApiVersion) {
+  auto r = parseText("metadata: {name: a}\n---\nkind: Gateway\nmetadata: {name: b}\n");
+  ASSERT_EQ(r.errors.size(), 2u) << errorsToString(r);
+  EXPECT_EQ(r.errors[0].field, "kind");
+  EXPECT_EQ(r.errors[1].field, "apiVersion");
+}
+
+TEST(ParseFile, ParseFilesAccumulates) {
+  auto r = parseFiles({SourceFile{"a.yaml", kRouteA}, SourceFile{"b.yaml", "nope: ["},
+                       SourceFile{"c.yaml", kRouteA}});
+  EXPECT_EQ(r.objects.http_routes.size(), 2u);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].file, "b.yaml");
+  EXPECT_EQ(r.objects.http_routes[1].source.file, "c.yaml");
+}
+
+TEST(ParseFile, ToStringFormats) {
+  ValidationError e{"f.yaml", 3, "HTTPRoute ns/r", "spec.rules[0]", "boom"};
+  EXPECT_EQ(e.toString(), "f.yaml:3: HTTPRoute ns/r: spec.rules[0]: boom");
+  ValidationError f{"f.yaml", 0, "", "", "broken"};
+  EXPECT_EQ(f.toString(), "f.yaml: broken");
+}
+
+uint64_t hashOf(const std::string& yaml) {
+  auto r = parseText(yaml);
+  EXPECT_TRUE(r.errors.empty()) << errorsToString(r);
+  if (!r.objects.http_routes.empty()) return r.objects.http_routes[0].metadata.spec_hash;
+  if (!r.objects.secrets.empty()) return r.objects.secrets[0].metadata.spec_hash;
+  if (!r.objects.endpoint_slices.empty()) return r.objects.endpoint_slices[0].metadata.spec_hash;
+  ADD_FAILURE() << "no object";
+  return 0;
+}
+
+TEST(ParseFile, SpecHashIsCanonical) {
+  const std::string head = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n";
+  uint64_t a = hashOf(head +
+                      "metadata: {name: r}\nspec:\n  hostnames: [a.example.com]\n  "
+                      "parentRefs: [{name: gw, port: 80}]\n");
+  // Key order, flow vs block style, comments, metadata and JSON syntax do not matter.
+  uint64_t b =
+      hashOf(head +
+             "metadata: {name: r, labels: {x: z}}\nspec:\n  parentRefs:\n  - port: 80 # c\n"
+             "    name: gw\n  hostnames:\n  - a.example.com\n");
+  uint64_t c = hashOf(
+      R"({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "metadata": {"name": "r"},
+          "spec": {"parentRefs": [{"name": "gw", "port": 80}], "hostnames": ["a.example.com"]}})");
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a, c);
+  // A spec change does.
+  EXPECT_NE(a, hashOf(head + "metadata: {name: r}\nspec:\n  hostnames: [b.example.com]\n  "
+                             "parentRefs: [{name: gw, port: 80}]\n"));
+  EXPECT_NE(a, hashOf(head + "metadata: {name: r}\nspec:\n  hostnames: [a.example.com]\n  "
+                             "parentRefs: [{name: gw, port: 81}]\n"));
+  // List order is meaningful.
+  EXPECT_NE(
+      hashOf(head + "metadata: {name: r}\nspec: {hostnames: [a.example.com, b.example.com]}\n"),
+      hashOf(head + "metadata: {name: r}\nspec: {hostnames: [b.example.com, a.example.com]}\n"));
+  // Core objects hash their payload.
+  EXPECT_NE(hashOf("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {a: YQ==}\n"),
+            hashOf("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {a: Yg==}\n"));
+  EXPECT_NE(hashOf("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: e}\n"
+                   "addressType: IPv4\nendpoints: [{addresses: [10.0.0.1]}]\n"),
+            hashOf("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: e}\n"
+                   "addressType: IPv4\nendpoints: [{addresses: [10.0.0.2]}]\n"));
+}
+
+TEST(ParseFile, AliasBombIsRejectedQuickly) {
+  // "Billion laughs": each level references the previous one ten times.
+  std::string y =
+      "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  a: &a [x,x,x,x,x,x,x,x,x,x]\n";
+  std::string prev = "a";
+  for (int i = 0; i < 9; ++i) {
+    std::string name = "l" + std::to_string(i);
+    y += "  " + name + ": &" + name + " [";
+    for (int j = 0; j < 10; ++j) y += (j ? ",*" : "*") + prev;
+    y += "]\n";
+    prev = name;
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto r = parseText(y);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start)
+                .count();
+  EXPECT_FALSE(r.errors.empty());
+  EXPECT_EQ(objectCount(r.objects), 0u);
+  EXPECT_LT(ms, 5000);
+}
+
+TEST(ParseFile, YamlAnchorsAndAliasesWork) {
+  auto r = parseText(R"(apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r}
+spec:
+  rules:
+  - backendRefs: &b [{name: s, port: 80}]
+  - matches: [{path: {value: /x}}]
+    backendRefs: *b
+)");
+  ASSERT_TRUE(r.errors.empty()) << errorsToString(r);
+  EXPECT_EQ(r.objects.http_routes[0].rules[1].backend_refs[0].ref.name, "s");
+}
+
+TEST(ParseFile, StrayCommaDoesNotExhaustMemory) {
+  // yaml-cpp 0.7's LoadAll loops forever on a ',' at document level.
+  auto r = parseText(",");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("invalid YAML"), std::string::npos);
+  r = parseText(std::string(kRouteA) + "---\n,\n---\n" + kRouteA);
+  EXPECT_EQ(r.errors.size(), 1u) << errorsToString(r);
+  EXPECT_EQ(r.objects.http_routes.size(), 2u);
+}
+
+TEST(ParseFile, NeverThrowsOnGarbage) {
+  std::mt19937 rng(42);
+  const std::string alphabet = "ab:-[]{}!&*|>'\"#\n\t %@`,?\\0123\xff\x80";
+  for (int i = 0; i < 2000; ++i) {
+    std::string s;
+    int n = static_cast<int>(rng() % 200);
+    for (int j = 0; j < n; ++j) s.push_back(alphabet[rng() % alphabet.size()]);
+    ParseResult out;
+    EXPECT_NO_THROW(parseFile(SourceFile{"g.yaml", s}, out));
+  }
+  // Deep nesting.
+  ParseResult out;
+  EXPECT_NO_THROW(parseFile(SourceFile{"deep.yaml", std::string(100000, '[')}, out));
+  EXPECT_FALSE(out.errors.empty());
+}
+
+}  // namespace
+}  // namespace gantry::api
