@@ -885,6 +885,15 @@ void Translator::assignAddresses(std::vector<GatewayCtx*>& order) {
         continue;
       }
       std::string norm = formatIp(*ip);
+      if (std::find(opts_.unusable_addresses.begin(), opts_.unusable_addresses.end(), a.value) !=
+              opts_.unusable_addresses.end() ||
+          std::find(opts_.unusable_addresses.begin(), opts_.unusable_addresses.end(), norm) !=
+              opts_.unusable_addresses.end()) {
+        g->address_ok = false;
+        g->address_reason = "AddressNotUsable";
+        g->address_message = "address " + a.value + " cannot be used on this host";
+        continue;
+      }
       if (std::find(g->addresses.begin(), g->addresses.end(), norm) == g->addresses.end())
         g->addresses.push_back(norm);
       taken.insert(norm);
@@ -981,6 +990,12 @@ void Translator::portClashes(const std::vector<GatewayCtx*>& order) {
       if (!l->accepted || l->conflicted) continue;
       auto k = std::make_pair(l->spec->port, isUdp(l->pclass));
       std::string clash;
+      for (const std::string& addr : g->addresses) {
+        for (const auto& [ua, up] : opts_.unavailable_ports) {
+          if (up == l->spec->port && ua == addr)
+            clash = "port " + std::to_string(up) + " on " + addr + " could not be bound";
+        }
+      }
       auto it = bound.find(k);
       if (it != bound.end()) {
         for (const std::string& addr : g->addresses) {

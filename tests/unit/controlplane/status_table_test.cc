@@ -277,6 +277,19 @@ const std::vector<Case>& cases() {
       {"UnusableStaticAddress",
        [](api::ObjectSet& o) { o.gateways[0].addresses = {{"IPAddress", "300.1.1.1"}}; },
        {{"Gateway", "infra", "gw", "", "Programmed", "False", "AddressNotUsable"}}},
+      {"AddressReportedUnusableByTheHost",
+       [](api::ObjectSet& o) {
+         o.gateways[0].addresses = {{"IPAddress", "192.0.2.10"}};
+       },
+       {{"Gateway", "infra", "gw", "", "Accepted", "True", "Accepted"},
+        {"Gateway", "infra", "gw", "", "Programmed", "False", "AddressNotUsable"}},
+       TranslateOptions{kController, "0.0.0.0", "", "", {"192.0.2.10"}, {}}},
+      {"PortReportedUnbindable",
+       [](api::ObjectSet& o) { o.gateways[0].listeners.push_back(listener("other", "HTTP", 81)); },
+       {{"Gateway", "infra", "gw", "listener:http", "Accepted", "False", "PortUnavailable"},
+        {"Gateway", "infra", "gw", "listener:other", "Accepted", "True", "Accepted"},
+        {"Gateway", "infra", "gw", "", "Accepted", "True", "ListenersNotValid"}},
+       TranslateOptions{kController, "0.0.0.0", "", "", {}, {{"0.0.0.0", 80}}}},
       {"AddressPoolExhausted",
        [](api::ObjectSet& o) {
          o.gateways.push_back(gateway("infra", "gw2", {listener("http", "HTTP", 80)}));
@@ -284,7 +297,7 @@ const std::vector<Case>& cases() {
        },
        {{"Gateway", "infra", "gw", "", "Programmed", "True", "Programmed"},
         {"Gateway", "infra", "gw2", "", "Programmed", "False", "AddressNotAssigned"}},
-       TranslateOptions{kController, "0.0.0.0", "10.1.0.7/32", ""}},
+       TranslateOptions{kController, "0.0.0.0", "10.1.0.7/32", "", {}, {}}},
       {"PortClashBetweenGatewaysOnSharedAddress",
        [](api::ObjectSet& o) {
          o.gateways.push_back(gateway("infra", "gw2", {listener("http", "HTTP", 80)}));
