@@ -52,6 +52,10 @@ std::string certPem(X509* x);
 // NewSessionTicket messages reach the client.
 bool handshakeInMemory(SSL* client, SSL* server, bool exchange = true);
 
+// Clean close (close_notify both ways). Needed before SSL_free for the client's session to stay
+// resumable: OpenSSL marks the session of a connection freed without shutdown not resumable.
+void shutdownBoth(SSL* client, SSL* server);
+
 // An SSL_CTX for test clients: TLS 1.2+, trusting `ca_pem` (if non-empty), no verification
 // unless `verify` is set.
 SSL_CTX* testClientCtx(const std::string& ca_pem, bool verify);
