@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from backends.echo import header_tokens, header_values
-from backends.helpers import conn, one_backend, roundtrip, seen
+from backends.helpers import conn, one_backend, raw_response_headers, roundtrip, seen
 from backends.rawhttp import request
 from backends.snapshot import Snapshot
 
@@ -166,6 +166,57 @@ def test_x_forwarded_headers_appended(gw):
     assert header_tokens(hdrs, "x-forwarded-host")[-1] == "app.example"
 
 
+def test_x_forwarded_for_multiple_lines(gw):
+    r = roundtrip(gw.port, target="/xf", headers=[("X-Forwarded-For", "203.0.113.1"),
+                                                  ("X-Forwarded-For", "203.0.113.2")])
+    assert header_tokens(seen(r)["headers"], "x-forwarded-for") == [
+        "203.0.113.1", "203.0.113.2", "127.0.0.1"]
+
+
+def test_repeated_fields_kept_in_order(gw):
+    rec = seen(roundtrip(gw.port, target="/rep", headers=[
+        ("X-Multi", "1"), ("Cookie", "a=1"), ("X-Multi", "2"), ("Cookie", "b=2"), ("X-Multi", "3")]))
+    assert header_values(rec["headers"], "x-multi") == ["1", "2", "3"]
+    assert header_values(rec["headers"], "cookie") == ["a=1", "b=2"]
+
+
+def test_client_connection_close_is_hop_by_hop(make_echo, start_gantry):
+    gw = one_backend(make_echo, start_gantry, workers=1)  # one worker: one upstream pool
+    with conn(gw.port) as c:
+        c.send(request("GET", "/first", "a"))
+        assert c.read_response().status == 200
+        c.send(request("GET", "/bye", "a", [("Connection", "close")]))
+        r = c.read_response()
+        assert r.status == 200
+        assert "close" in [t.strip().lower() for v in r.header_all("connection") for t in v.split(",")]
+        closed, extra = c.wait_closed(3)
+        assert closed and extra == b"", "gantry kept the connection open after Connection: close"
+    rec = gw.echo.requests[-1]
+    assert rec["target"] == "/bye"
+    assert "close" not in header_tokens(rec["headers"], "connection")
+    # The client's close says nothing about the upstream connection: it stays pooled (the next
+    # downstream connection is served by the same, only, worker).
+    assert roundtrip(gw.port, target="/again").status == 200
+    assert gw.echo.connections == 1
+
+
+def test_http10_keep_alive(gw):
+    with conn(gw.port) as c:
+        for i in range(3):
+            c.send(request("GET", f"/old{i}", "a", [("Connection", "keep-alive")], version="HTTP/1.0"))
+            r = c.read_response()
+            assert seen(r)["target"] == f"/old{i}"
+            assert "keep-alive" in (r.header("connection") or "").lower()
+            assert r.header("content-length") is not None
+
+
+def test_http10_default_close(gw):
+    with conn(gw.port) as c:
+        c.send(request("GET", "/old", "a", version="HTTP/1.0"))
+        assert c.read_response().status == 200
+        assert c.wait_closed(3)[0], "HTTP/1.0 connection without keep-alive left open"
+
+
 def test_hop_by_hop_request_headers_removed(gw):
     r = roundtrip(gw.port, target="/hop", headers=[
         ("Connection", "keep-alive, X-Hop-A, X-Hop-B"),
@@ -245,3 +296,18 @@ def test_routing_by_host_and_path(routed, host, target, backend):
     r = roundtrip(routed, host=host.format(port=routed), target=target)
     assert r.status == 200
     assert r.header("x-echo-backend") == backend
+
+
+def test_interim_1xx_then_final(gw):
+    raw = (b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+           b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    with conn(gw.port) as c:
+        c.send(request("GET", "/hints", "a", raw_response_headers(raw, "keep"))
+               + request("GET", "/after", "a"))
+        final, interim = c.read_final()
+        assert final.status == 200 and final.body == b"ok"
+        assert seen(c.read_response())["target"] == "/after"
+    # RFC 9110 section 15.2: "A proxy MUST forward 1xx responses unless the proxy itself requested
+    # the generation of the 1xx response."
+    assert [r.status for r in interim] == [103], interim
+    assert interim[0].header("link") == "</a.css>; rel=preload"

@@ -168,3 +168,35 @@ def test_upstream_close_delimited_response(gw):
                                            ("x-echo-response-bytes", "50000")]))
         r = c.read_response(timeout=5)
     assert r.status == 200 and r.body == pattern(0, 50000)
+
+
+@pytest.mark.parametrize("method,raw", [
+    ("GET", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+            b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nspoofed"),
+    ("GET", b"HTTP/1.1 204 No Content\r\n\r\n"
+            b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nspoofed"),
+    ("GET", b"HTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\n\r\nspoofed"),
+    ("HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n"
+             b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nspoofed"),
+], ids=["extra-after-content-length", "body-after-204", "body-after-304", "body-after-head"])
+def test_upstream_extra_bytes_never_answer_another_request(make_echo, start_gantry, method, raw):
+    # Bytes a backend sends beyond the framed response must not be relayed, and the upstream
+    # connection they arrived on must not be reused: otherwise they would become the answer to the
+    # next request (response desync). One worker, so the next requests use the same pool.
+    s = one_backend(make_echo, start_gantry, workers=1)
+    with conn(s.port) as c:
+        c.send(request(method, "/first", "a", raw_response_headers(raw, "keep")))
+        first = c.read_response(method, timeout=5)
+        assert first.status in (200, 204, 304, 502)
+        for i in range(3):
+            c.send(request("GET", f"/next{i}", "a"))
+            try:
+                r = c.read_response(timeout=5)
+            except ConnectionClosed:
+                c.close()
+                c = conn(s.port)
+                c.send(request("GET", f"/next{i}", "a"))
+                r = c.read_response(timeout=5)
+            assert b"spoofed" not in r.body, "a backend's extra bytes answered another request"
+            assert seen(r)["target"] == f"/next{i}"
+        c.close()

@@ -79,6 +79,9 @@ CASES = {
     "obs-fold": b"GET / HTTP/1.1\r\nHost: a\r\nX-A: one\r\n two\r\n\r\n" + SMUGGLED,
     "obs-fold-te": b"POST / HTTP/1.1\r\nHost: a\r\nX-A: one\r\n Transfer-Encoding: chunked\r\n"
                    b"Content-Length: 0\r\n\r\n" + SMUGGLED,
+    # RFC 9112 section 6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
+    "http10-te": b"POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n"
+                 b"\r\n0\r\n\r\n" + SMUGGLED,
     "bad-field-name": b"GET / HTTP/1.1\r\nHost: a\r\nX(A): 1\r\n\r\n" + SMUGGLED,
     "empty-field-name": b"GET / HTTP/1.1\r\nHost: a\r\n: 1\r\n\r\n" + SMUGGLED,
 }
@@ -123,6 +126,53 @@ def test_rejected_or_sanitised(gw, raw, check):
     rec = r.json()
     _no_bare_line_ends(rec)
     assert check(rec), rec
+
+
+def test_identical_duplicate_content_length(gw):
+    # RFC 9110 section 8.6: "5, 5" or two identical lines MAY be accepted as 5, or rejected.
+    with conn(gw.port) as c:
+        c.send(b"POST /dup HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n"
+               b"hello" + SMUGGLED)
+        r = c.read_response(timeout=5)
+        if r.status == 400:
+            assert c.wait_closed(3)[0]
+            assert not [q for q in gw.echo.requests if q["target"] == "/smuggled"]
+            return
+        assert r.json()["body_len"] == 5
+        # Then the next message on the connection is the pipelined request, correctly framed.
+        assert r.json()["target"] == "/dup"
+        assert c.read_response(timeout=5).json()["target"] == "/smuggled"
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_body_of_unrouted_request_not_parsed_as_request(make_echo, start_gantry, framing):
+    # A 404 answered before the body is read: the body (which looks like a request) must be
+    # discarded or the connection closed; it must never be routed as a request of its own.
+    from backends.snapshot import Snapshot
+
+    echo = make_echo()
+    snap = Snapshot()
+    snap.backend("echo", [echo])
+    p = snap.http_port()
+    p.route("/", "echo", hostname="routed.example")
+    start_gantry(snap)
+    if framing == "chunked":
+        body = b"%x\r\n" % len(SMUGGLED) + SMUGGLED.replace(b"Host: a", b"Host: routed.example") \
+            + b"\r\n0\r\n\r\n"
+        head = b"POST /x HTTP/1.1\r\nHost: nowhere.example\r\nTransfer-Encoding: chunked\r\n\r\n"
+    else:
+        body = SMUGGLED.replace(b"Host: a", b"Host: routed.example")
+        head = b"POST /x HTTP/1.1\r\nHost: nowhere.example\r\nContent-Length: %d\r\n\r\n" % len(body)
+    with conn(p.port) as c:
+        c.send(head + body + b"GET /real HTTP/1.1\r\nHost: routed.example\r\n\r\n")
+        r = c.read_response(timeout=5)
+        assert r.status == 404
+        try:
+            r2 = c.read_response(timeout=3)
+            assert r2.json()["target"] == "/real"
+        except ConnectionClosed:
+            pass  # closing instead of discarding the body is fine
+    assert not [q for q in echo.requests if q["target"] == "/smuggled"], echo.requests
 
 
 def test_smuggled_request_after_valid_chunked_body_is_a_real_request(gw):
