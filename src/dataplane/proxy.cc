@@ -291,6 +291,8 @@ class Conn {
   awaitable<bool> sendLocal(Exchange& x, unsigned status, std::string_view body, bool close,
                             std::string_view extra = {});
   awaitable<bool> proxy(Exchange& x, const CompiledBackend& backend);
+  awaitable<void> requestPump(Exchange& x, UpstreamConn& up, http1::ChunkedValidator* rv);
+  awaitable<bool> relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& up);
   awaitable<void> tunnel(tcp::socket& up);
   awaitable<void> pump(tcp::socket& from, tcp::socket& to, ByteBuf& buf, bool& done_flag);
 
@@ -303,7 +305,16 @@ class Conn {
   bool tunnel_dead_ = false;
 };
 
+enum class ReqFailure : uint8_t { kNone, kClientGone, kTimeout, kBadBody };
+
 struct Conn::Exchange {
+  bool reused = false;           // upstream connection came from the pool
+  bool up_write_failed = false;  // the upstream stopped accepting the request
+  bool pump_running = false;     // requestPump() is streaming the body concurrently
+  bool pump_abort = false;       // the response is over: requestPump() must stop
+  ReqFailure req_failed = ReqFailure::kNone;
+  uint32_t connect_timeout_ms = 0;
+  uint32_t response_timeout_ms = 0;
   bool http11 = true;
   bool keep_alive = true;
   bool is_head = false;
@@ -319,7 +330,6 @@ struct Conn::Exchange {
   std::string_view host_value;  // forwarded as Host (absolute-form: the target's authority)
   std::string_view query;
   std::string_view upgrade_value;
-  std::string_view xff, xfp, xfh;
   ListedTokens connection;
   size_t head_len = 0;
   int64_t start_ms = 0;
@@ -461,12 +471,6 @@ awaitable<bool> Conn::handleRequest() {
         co_return co_await sendLocal(x, 417, "expectation failed\n", true);
       }
       x.expect_continue = true;
-    } else if (iequals(h.name, "x-forwarded-for")) {
-      x.xff = h.value;
-    } else if (iequals(h.name, "x-forwarded-proto")) {
-      x.xfp = h.value;
-    } else if (iequals(h.name, "x-forwarded-host")) {
-      x.xfh = h.value;
     }
   }
   // RFC 9112 6.1 / 6.3: both CL and TE, several CLs, a TE in HTTP/1.0 -> faulty framing.
@@ -533,7 +537,10 @@ awaitable<bool> Conn::handleRequest() {
     // asterisk-form or authority-form outside CONNECT: nothing here can route it.
     co_return co_await sendLocal(x, target == "*" ? 404 : 400, "bad request target\n", true);
   }
-  if (!http1::parseHost(x.host_value, &c.host)) {
+  // RFC 9110 4.2.1: an "http" URI with an empty host is invalid; only an HTTP/1.0 request
+  // without any Host field is served with an empty routing host.
+  if (!http1::parseHost(x.host_value, &c.host) || (c.host.empty() && host_count > 0) ||
+      (c.host.empty() && x.http11)) {
     co_return co_await sendLocal(x, 400, "bad host\n", true);
   }
   if (!http1::normalizePath(raw_path, &c.path) || !http1::validQuery(x.query)) {
@@ -686,18 +693,19 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
     }
     out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
+  // X-Forwarded-*: every received line's values, in order, then ours (de-facto standard; several
+  // lines of one field are one comma-separated list, RFC 9110 5.3).
+  auto appendForwarded = [&](std::string_view name, std::string_view ours) {
+    out.append(name).append(": ");
+    for (const auto& h : c.req_headers) {
+      if (http1::iequals(h.name, name)) out.append(http1::trimOws(h.value)).append(", ");
+    }
+    out.append(ours).append("\r\n");
+  };
   char ipbuf[INET6_ADDRSTRLEN];
-  out.append("x-forwarded-for: ");
-  if (!x.xff.empty()) out.append(x.xff).append(", ");
-  out.append(clientIp(peer_, ipbuf)).append("\r\n");
-  out.append("x-forwarded-proto: ");
-  if (!x.xfp.empty()) out.append(x.xfp).append(", ");
-  out.append("http\r\n");
-  if (!x.host_value.empty()) {
-    out.append("x-forwarded-host: ");
-    if (!x.xfh.empty()) out.append(x.xfh).append(", ");
-    out.append(x.host_value).append("\r\n");
-  }
+  appendForwarded("x-forwarded-for", clientIp(peer_, ipbuf));
+  appendForwarded("x-forwarded-proto", "http");
+  if (!x.host_value.empty()) appendForwarded("x-forwarded-host", x.host_value);
   if (x.req_framing == Framing::kChunked) {
     out.append("transfer-encoding: chunked\r\n");
   } else if (x.has_cl_header) {
@@ -726,32 +734,10 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
   if (!co_await sendAll(up->sock, entry_, iov)) up_write_failed = true;
 
   // 8. Request body, streamed with backpressure: read from the client only once the previous
-  // piece has been written upstream, so at most one buffer is in memory.
-  if (!up_write_failed && !x.body_done) {
-    if (x.expect_continue && c.in.empty()) {
-      // RFC 9110 10.1.1: we answer 100-continue ourselves once the upstream is connected.
-      static const asio::const_buffer k100("HTTP/1.1 100 Continue\r\n\r\n", 25);
-      iov.push_back(k100);
-      if (!co_await sendAll(sock_, entry_, iov)) co_return false;
-    }
-    while (!x.body_done) {
-      setDeadline(opt.idle_timeout_ms);
-      c.in.clear();
-      ssize_t r = co_await readDown(c.in);
-      if (r <= 0) co_return false;  // client went away (or idle timeout) mid-body
-      if (!frameBody(rp, rv, c.in, x.req_framing, iov, c.chunk_line)) {
-        co_return co_await sendLocal(x, 400, "bad request body\n", true);
-      }
-      x.body_done = rp.done();
-      if (!co_await sendAll(up->sock, entry_, iov)) {
-        up_write_failed = true;
-        break;
-      }
-    }
-  }
+  // piece has been written upstream, so at most one buffer is in memory. It runs CONCURRENTLY with
+  // the response (RFC 9110 6.4: a response may start before the request ends; an early 413 must
+  // reach a client that is still uploading), in requestPump().
 
-  // 9. Response head. 1xx interim responses are relayed (except 100: we sent ours), 101 only for
-  // an upgrade we asked for.
   uint32_t response_timeout = opt.upstream_response_timeout_ms;
   auto tighten = [&](uint32_t ms) {
     if (ms != 0 && (response_timeout == 0 || ms < response_timeout)) response_timeout = ms;
@@ -762,6 +748,87 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
     tighten(static_cast<uint32_t>(std::max<int64_t>(left, 1)));
   }
   bool response_timed = response_timeout != 0;
+  x.reused = reused;
+  x.connect_timeout_ms = connect_timeout;
+  x.response_timeout_ms = response_timed ? response_timeout : 0;
+  x.up_write_failed = up_write_failed;
+  if (!up_write_failed && !x.body_done) {
+    if (x.expect_continue && c.in.empty()) {
+      // RFC 9110 10.1.1: we answer 100-continue ourselves once the upstream is connected.
+      static const asio::const_buffer k100("HTTP/1.1 100 Continue\r\n\r\n", 25);
+      iov.push_back(k100);
+      if (!co_await sendAll(sock_, entry_, iov)) co_return false;
+    }
+    using namespace asio::experimental::awaitable_operators;
+    x.pump_running = true;
+    co_return co_await (requestPump(x, *up, rv) && relayResponse(x, up));
+  }
+  co_return co_await relayResponse(x, up);
+}
+
+awaitable<void> Conn::requestPump(Exchange& x, UpstreamConn& up, http1::ChunkedValidator* rv) {
+  RequestCtx& c = *ctx_;
+  const Options& opt = w_.options();
+  while (!x.body_done && !x.pump_abort) {
+    setDeadline(opt.idle_timeout_ms);
+    c.in.clear();
+    ssize_t r = co_await readDown(c.in);
+    if (x.pump_abort) break;
+    if (r <= 0) {
+      // Client went away (or idle timeout) mid-body: stop the response side too.
+      x.req_failed = entry_.timed_out ? ReqFailure::kTimeout : ReqFailure::kClientGone;
+      asio::error_code ec;
+      up.sock.cancel(ec);
+      break;
+    }
+    if (!frameBody(c.req, rv, c.in, x.req_framing, c.req_iov, c.req_chunk_line)) {
+      x.req_failed = ReqFailure::kBadBody;
+      asio::error_code ec;
+      up.sock.cancel(ec);
+      break;
+    }
+    x.body_done = c.req.done();
+    if (!co_await sendAll(up.sock, entry_, c.req_iov)) {
+      // The upstream stopped reading (it may have answered early): the response side decides.
+      x.up_write_failed = true;
+      break;
+    }
+  }
+  c.req_iov.clear();
+  x.pump_running = false;
+  if (x.req_failed == ReqFailure::kNone && !x.pump_abort) {
+    setDeadline(x.response_timeout_ms != 0 ? x.response_timeout_ms : opt.idle_timeout_ms);
+  }
+}
+
+awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& up) {
+  RequestCtx& c = *ctx_;
+  const Options& opt = w_.options();
+  const bool close_local = x.has_body || !x.keep_alive || w_.draining();
+  auto& iov = c.iov;
+  std::string& out = c.out;
+  bool& reused = x.reused;
+  const uint32_t connect_timeout = x.connect_timeout_ms;
+  const uint32_t response_timeout = x.response_timeout_ms;
+  const bool response_timed = response_timeout != 0;
+  bool& up_write_failed = x.up_write_failed;
+  // However this ends, a still-running request pump must stop (its client read and upstream
+  // write are cancelled; it sees pump_abort).
+  struct PumpStopper {
+    Exchange& x;
+    tcp::socket& down;
+    std::unique_ptr<UpstreamConn>& up;
+    ~PumpStopper() {
+      if (!x.pump_running) return;
+      x.pump_abort = true;
+      asio::error_code ec;
+      down.cancel(ec);
+      if (up) up->sock.cancel(ec);
+    }
+  } pump_stopper{x, sock_, up};
+
+  // 9. Response head. 1xx interim responses are relayed (except 100: we sent ours), 101 only for
+  // an upgrade we asked for.
   ByteBuf& ub = c.up;
   ub.clear();
   http1::Parser& sp = c.resp;
@@ -771,7 +838,7 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
   unsigned status = 0;
   bool retried = false;
   for (;;) {
-    setDeadline(response_timed ? response_timeout : opt.idle_timeout_ms);
+    if (!x.pump_running) setDeadline(response_timed ? response_timeout : opt.idle_timeout_ms);
     http1::HeadScanner rs(kMaxResponseHeadBytes, kMaxResponseHeaders, false);
     http1::HeadStatus st;
     bool got_any = !ub.empty();
@@ -788,8 +855,11 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
         got_any = true;
         continue;
       }
-      if (entry_.killed) co_return false;
-      if (entry_.timed_out) {
+      if (entry_.killed || x.req_failed == ReqFailure::kClientGone) co_return false;
+      if (x.req_failed == ReqFailure::kBadBody) {
+        co_return co_await sendLocal(x, 400, "bad request body\n", true);
+      }
+      if (entry_.timed_out || x.req_failed == ReqFailure::kTimeout) {
         co_return co_await sendLocal(x, 504, "upstream timeout\n", true);
       }
       if (reused && !got_any && !x.has_body && !x.upgrade && !retried) {
@@ -943,13 +1013,16 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
   bool resp_done = sp.done() || in_framing == Framing::kNone;
   bool upstream_clean = true;
   if (!resp_done && !ub.empty()) {
-    if (!frameBody(sp, sv, ub, out_framing, iov, c.chunk_line)) co_return false;
+    if (!frameBody(sp, sv, ub, out_framing, iov, c.chunk_line)) {
+      // Nothing sent to the client yet: a clean 502 instead of a truncated response.
+      co_return co_await sendLocal(x, 502, "malformed upstream response\n", true);
+    }
     resp_done = sp.done();
   }
-  setDeadline(opt.idle_timeout_ms);
+  if (!x.pump_running) setDeadline(opt.idle_timeout_ms);
   if (!co_await sendAll(sock_, entry_, iov)) co_return false;
   while (!resp_done) {
-    setDeadline(opt.idle_timeout_ms);
+    if (!x.pump_running) setDeadline(opt.idle_timeout_ms);
     ub.clear();
     ssize_t r = co_await readUp(up->sock, ub);
     if (r == 0 && in_framing == Framing::kEof) {

@@ -73,7 +73,9 @@ struct RequestCtx {
   std::string scratch;
   std::vector<http1::Header> req_headers;
   std::vector<http1::Header> resp_headers;
-  std::vector<asio::const_buffer> iov;
+  std::vector<asio::const_buffer> iov;      // writes of the response side
+  std::vector<asio::const_buffer> req_iov;  // writes of the request-body pump
+  std::string req_chunk_line;
   http1::Parser req;
   http1::Parser resp;
 };

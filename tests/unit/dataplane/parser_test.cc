@@ -1,0 +1,90 @@
+// http-parser wrapper: head parsing over a pre-validated head, body feeding, pipelining stop.
+#include "dataplane/http1/parser.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace gantry::dataplane::http1 {
+namespace {
+
+struct Collect : BodySink {
+  std::string body;
+  void onBody(const char* d, size_t n) override { body.append(d, n); }
+};
+
+TEST(Parser, RequestHead) {
+  std::string s = "POST /x?y=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nX: 1\r\n\r\n";
+  Parser p;
+  p.reset(HTTP_REQUEST);
+  std::vector<Header> h;
+  ASSERT_TRUE(p.parseHead(s.data(), s.size(), &h));
+  EXPECT_EQ(p.target(), "/x?y=1");
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h[0].name, "Host");
+  EXPECT_EQ(h[0].value, "a");
+  EXPECT_TRUE(p.hasContentLength());
+  EXPECT_EQ(p.contentLength(), 5u);
+  EXPECT_TRUE(p.keepAlive());
+  EXPECT_FALSE(p.done());
+  Collect c;
+  std::string body = "helloGET / HTTP/1.1\r\n";
+  size_t n = p.feedBody(body.data(), body.size(), &c);
+  EXPECT_EQ(n, 5u);  // stops at the end of the message: the rest is the next request
+  EXPECT_TRUE(p.done());
+  EXPECT_EQ(c.body, "hello");
+}
+
+TEST(Parser, ChunkedWithTrailers) {
+  std::string s = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+  Parser p;
+  p.reset(HTTP_REQUEST);
+  std::vector<Header> h;
+  ASSERT_TRUE(p.parseHead(s.data(), s.size(), &h));
+  EXPECT_TRUE(p.chunked());
+  Collect c;
+  std::string body = "3\r\nabc\r\n2\r\nde\r\n0\r\nX-Sum: 9\r\n\r\n";
+  // Byte by byte: the body and the trailers survive any split.
+  for (char ch : body) p.feedBody(&ch, 1, &c);
+  EXPECT_TRUE(p.done());
+  EXPECT_EQ(c.body, "abcde");
+  EXPECT_EQ(p.trailers(), "X-Sum: 9\r\n");
+}
+
+TEST(Parser, DuplicateContentLengthIsAnError) {
+  std::string s = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n";
+  Parser p;
+  p.reset(HTTP_REQUEST);
+  std::vector<Header> h;
+  EXPECT_FALSE(p.parseHead(s.data(), s.size(), &h));
+}
+
+TEST(Parser, ResponseSkipBodyForHead) {
+  std::string s = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n";
+  Parser p;
+  p.reset(HTTP_RESPONSE);
+  std::vector<Header> h;
+  ASSERT_TRUE(p.parseHead(s.data(), s.size(), &h, /*skip_body=*/true));
+  EXPECT_TRUE(p.done());
+  EXPECT_EQ(p.status(), 200u);
+  EXPECT_EQ(p.contentLength(), 100u);
+}
+
+TEST(Parser, ResponseUntilEof) {
+  std::string s = "HTTP/1.1 200 OK\r\n\r\n";
+  Parser p;
+  p.reset(HTTP_RESPONSE);
+  std::vector<Header> h;
+  ASSERT_TRUE(p.parseHead(s.data(), s.size(), &h));
+  EXPECT_TRUE(p.bodyUntilEof());
+  Collect c;
+  std::string b = "abc";
+  p.feedBody(b.data(), b.size(), &c);
+  EXPECT_FALSE(p.done());
+  p.feedEof(&c);
+  EXPECT_TRUE(p.done());
+  EXPECT_EQ(c.body, "abc");
+}
+
+}  // namespace
+}  // namespace gantry::dataplane::http1
