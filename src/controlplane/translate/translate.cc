@@ -2349,10 +2349,35 @@ void Translator::buildPorts() {
                   [](const auto& a, const auto& b) { return a.route_order < b.route_order; });
         // TCP and UDP carry no hostname: only the oldest route is bound to the listener (both are
         // Accepted; see conformance TCPRouteMultipleRoutesAttachment).
-        size_t n = (pb.pclass == PClass::kTcp || pb.pclass == PClass::kUdp)
-                       ? std::min<size_t>(1, l->l4.size())
-                       : l->l4.size();
-        for (size_t i = 0; i < n; ++i) port.l4_routes.push_back(l->l4[i].route);
+        if (pb.pclass == PClass::kTcp || pb.pclass == PClass::kUdp) {
+          if (!l->l4.empty()) port.l4_routes.push_back(l->l4.front().route);
+          continue;
+        }
+        // TLSRoute: one entry per SNI hostname, most specific first (exact, longer wildcards,
+        // then any), oldest route first on equal hostnames, so that the first match wins.
+        struct Sni {
+          std::string host;
+          size_t order;
+          const ir::L4Route* route;
+        };
+        std::vector<Sni> snis;
+        for (const auto& p4 : l->l4) {
+          if (p4.route.hostnames.empty()) {
+            snis.push_back({"", p4.route_order, &p4.route});
+          } else {
+            for (const auto& h : p4.route.hostnames) snis.push_back({h, p4.route_order, &p4.route});
+          }
+        }
+        std::stable_sort(snis.begin(), snis.end(), [](const Sni& a, const Sni& b) {
+          if (a.host != b.host) return listenerHostnameBefore(a.host, b.host);
+          return a.order < b.order;
+        });
+        for (const Sni& s4 : snis) {
+          ir::L4Route r = *s4.route;
+          r.hostnames.clear();
+          if (!s4.host.empty()) r.hostnames.push_back(s4.host);
+          port.l4_routes.push_back(std::move(r));
+        }
       }
     }
     result_.snapshot.ports.push_back(std::move(port));

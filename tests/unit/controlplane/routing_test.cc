@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -744,11 +745,10 @@ api::ObjectSet scaleWorld(bool listener_per_host) {
 
 void expectFast(bool listener_per_host) {
   auto o = scaleWorld(listener_per_host);
-  auto t0 = std::chrono::steady_clock::now();
+  // CPU time, not wall time: the machine is shared, and the target is the translator's own cost.
+  const std::clock_t c0 = std::clock();
   auto res = run(o);
-  auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
-          .count();
+  const long long ms = static_cast<long long>((std::clock() - c0) * 1000.0 / CLOCKS_PER_SEC);
   size_t entries = 0;
   for (const auto& p : res.snapshot.ports)
     for (const auto& l : p.http_listeners) entries += l.entries.size();
@@ -760,13 +760,48 @@ void expectFast(bool listener_per_host) {
       ++accepted;
   EXPECT_EQ(accepted, 10000u);
   std::printf("translate 10,000 HTTPRoutes / 1,000 hostnames (%s): %lld ms\n",
-              listener_per_host ? "1,000 listeners" : "1 listener", static_cast<long long>(ms));
-  // Generous for Debug and sanitizer builds on a shared machine; Release is far below.
-  EXPECT_LT(ms, 3000);
+              listener_per_host ? "1,000 listeners" : "1 listener", ms);
+#ifdef NDEBUG
+  EXPECT_LT(ms, 1000);  // issue 3: "under 1 s" (Release measures ~0.1-0.2 s)
+#else
+  EXPECT_LT(ms, 10000);  // Debug/sanitizer builds: only a sanity bound
+#endif
 }
 
 TEST(Scale, TenThousandRoutesOnOneListener) { expectFast(false); }
 TEST(Scale, TenThousandRoutesOverThousandListeners) { expectFast(true); }
+
+}  // namespace
+}  // namespace gantry::testing
+
+namespace gantry::testing {
+namespace {
+
+TEST(L4, TlsRoutesOrderedBySniSpecificityThenAge) {
+  auto o = baseWorld();
+  auto tls = listener("tls", "TLS", 443);
+  tls.tls = api::GatewayTlsConfig{"Passthrough", {}, {}};
+  o.gateways[0].listeners = {tls};
+  o.services.push_back(service("infra", "a", {443}));
+  o.services.push_back(service("infra", "b", {443}));
+  auto wild =
+      l4Route("TLSRoute", "infra", "wild", {parent("gw")}, {backend("a", 443)}, {"*.example.com"});
+  wild.metadata.creation_timestamp = "2020-01-01T00:00:00Z";
+  auto exact = l4Route("TLSRoute", "infra", "exact", {parent("gw")}, {backend("b", 443)},
+                       {"x.example.com", "y.example.com"});
+  auto any = l4Route("TLSRoute", "infra", "any", {parent("gw")}, {backend("a", 443)});
+  any.metadata.creation_timestamp = "2019-01-01T00:00:00Z";
+  o.l4_routes = {wild, any, exact};
+  auto res = translate(o, controlplane::TranslateOptions{});
+  const ir::Port& p = res.snapshot.ports.at(0);
+  std::vector<std::string> got;
+  for (const auto& r : p.l4_routes)
+    got.push_back(r.route + " " + (r.hostnames.empty() ? "*" : r.hostnames[0]));
+  std::vector<std::string> want = {"TLSRoute/infra/exact x.example.com",
+                                   "TLSRoute/infra/exact y.example.com",
+                                   "TLSRoute/infra/wild *.example.com", "TLSRoute/infra/any *"};
+  EXPECT_EQ(got, want);
+}
 
 }  // namespace
 }  // namespace gantry::testing
