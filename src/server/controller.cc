@@ -60,7 +60,7 @@ class ControllerImpl : public Controller {
       AdminSource src;
       src.statuses = [this] {
         std::lock_guard lock(mu_);
-        return statuses_;
+        return *statuses_;
       };
       src.errors = [this] { return errors(); };
       src.snapshot = [this] { return server_.current(); };
@@ -99,14 +99,15 @@ class ControllerImpl : public Controller {
     controlplane::TranslateOptions topts = options_.translate;
     topts.now = rfc3339Now();
 
-    std::vector<api::ObjectStatus> previous;
+    // Shared, not copied: at 10,000 routes a copy of the statuses costs milliseconds.
+    std::shared_ptr<const std::vector<api::ObjectStatus>> previous;
     {
       std::lock_guard lock(mu_);
       previous = statuses_;
     }
     controlplane::TranslateResult result;
     try {
-      result = controlplane::translate(*objects, topts, previous);
+      result = controlplane::translate(*objects, topts, *previous);
     } catch (const std::exception& e) {
       // The translator does not throw by contract; if it does anyway, the last good snapshot
       // keeps serving and the failure is reported.
@@ -127,7 +128,8 @@ class ControllerImpl : public Controller {
 
     {
       std::lock_guard lock(mu_);
-      statuses_ = std::move(result.statuses);
+      statuses_ =
+          std::make_shared<const std::vector<api::ObjectStatus>>(std::move(result.statuses));
       runtime_errors_.clear();
       if (!published.isOk()) {
         runtime_errors_.push_back(
@@ -170,7 +172,8 @@ class ControllerImpl : public Controller {
   std::unique_ptr<controlplane::providers::FileProvider> provider_;
   std::unique_ptr<AdminServer> admin_;
   mutable std::mutex mu_;
-  std::vector<api::ObjectStatus> statuses_;
+  std::shared_ptr<const std::vector<api::ObjectStatus>> statuses_ =
+      std::make_shared<const std::vector<api::ObjectStatus>>();
   std::vector<api::ValidationError> runtime_errors_;
   ReloadStats stats_;
   uint64_t version_ = 0;

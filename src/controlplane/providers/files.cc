@@ -18,6 +18,8 @@
 #include <set>
 #include <sstream>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
@@ -66,22 +68,22 @@ void forEachVector(Set& s, F&& f) {
   f("ConfigMap", s.config_maps);
 }
 
-// Same, over two sets at once (source and destination of the same type member).
+// Calls f(vector) for the vector of `s` that holds objects of `kind`.
 template <typename F>
-void forEachVectorPair(const api::ObjectSet& src, api::ObjectSet& dst, F&& f) {
-  f("GatewayClass", src.gateway_classes, dst.gateway_classes);
-  f("Gateway", src.gateways, dst.gateways);
-  f("ListenerSet", src.listener_sets, dst.listener_sets);
-  f("HTTPRoute", src.http_routes, dst.http_routes);
-  f("GRPCRoute", src.grpc_routes, dst.grpc_routes);
-  f("", src.l4_routes, dst.l4_routes);
-  f("ReferenceGrant", src.reference_grants, dst.reference_grants);
-  f("BackendTLSPolicy", src.backend_tls_policies, dst.backend_tls_policies);
-  f("Namespace", src.namespaces, dst.namespaces);
-  f("Service", src.services, dst.services);
-  f("EndpointSlice", src.endpoint_slices, dst.endpoint_slices);
-  f("Secret", src.secrets, dst.secrets);
-  f("ConfigMap", src.config_maps, dst.config_maps);
+void withVector(api::ObjectSet& s, std::string_view kind, F&& f) {
+  if (kind == "GatewayClass") return f(s.gateway_classes);
+  if (kind == "Gateway") return f(s.gateways);
+  if (kind == "ListenerSet") return f(s.listener_sets);
+  if (kind == "HTTPRoute") return f(s.http_routes);
+  if (kind == "GRPCRoute") return f(s.grpc_routes);
+  if (kind == "TLSRoute" || kind == "TCPRoute" || kind == "UDPRoute") return f(s.l4_routes);
+  if (kind == "ReferenceGrant") return f(s.reference_grants);
+  if (kind == "BackendTLSPolicy") return f(s.backend_tls_policies);
+  if (kind == "Namespace") return f(s.namespaces);
+  if (kind == "Service") return f(s.services);
+  if (kind == "EndpointSlice") return f(s.endpoint_slices);
+  if (kind == "Secret") return f(s.secrets);
+  if (kind == "ConfigMap") return f(s.config_maps);
 }
 
 template <typename T>
@@ -95,14 +97,19 @@ std::string objectKey(std::string_view list_kind, const T& o) {
   return fmt::format("{}/{}/{}", kindOf(list_kind, o), o.metadata.namespace_, o.metadata.name);
 }
 
-// The forms an error's `object` may take for this object ("Kind ns/name"; cluster-scoped kinds
-// as "Kind name" or "Kind /name").
-template <typename T>
-bool errorNames(const api::ValidationError& e, std::string_view list_kind, const T& o) {
-  const auto kind = kindOf(list_kind, o);
-  const auto& m = o.metadata;
-  if (e.object == fmt::format("{} {}/{}", kind, m.namespace_, m.name)) return true;
-  return m.namespace_.empty() && e.object == fmt::format("{} {}", kind, m.name);
+// Keys are "Kind/namespace/name" (namespace "" for cluster-scoped kinds).
+std::string_view kindOfKey(std::string_view key) { return key.substr(0, key.find('/')); }
+
+// The object as error messages name it: "Kind ns/name", or "Kind name" for cluster-scoped kinds
+// (with cluster_short=false, "Kind /name", the other spelling an error may use).
+std::string labelFromKey(std::string_view key, bool cluster_short = true) {
+  const size_t a = key.find('/');
+  const size_t b = key.find('/', a + 1);
+  const auto kind = key.substr(0, a);
+  const auto ns = key.substr(a + 1, b - a - 1);
+  const auto name = key.substr(b + 1);
+  if (ns.empty() && cluster_short) return fmt::format("{} {}", kind, name);
+  return fmt::format("{} {}/{}", kind, ns, name);
 }
 
 template <typename T>
@@ -110,12 +117,6 @@ std::string objectLabel(std::string_view list_kind, const T& o) {
   const auto& m = o.metadata;
   if (m.namespace_.empty()) return fmt::format("{} {}", kindOf(list_kind, o), m.name);
   return fmt::format("{} {}/{}", kindOf(list_kind, o), m.namespace_, m.name);
-}
-
-size_t objectCount(const api::ObjectSet& s) {
-  size_t n = 0;
-  forEachVector(s, [&](std::string_view, const auto& v) { n += v.size(); });
-  return n;
 }
 
 bool hasPrefixDir(const std::string& path, const std::string& dir) {
@@ -186,15 +187,23 @@ StatusOr<std::vector<std::string>> listManifestFiles(const std::string& dir) {
 struct FileProvider::FileState {
   size_t content_hash = 0;
   bool parsed_once = false;
-  api::ObjectSet objects;  // what this file contributes now (its last good objects)
+  // The objects this file defines now (including last-good ones kept from earlier versions):
+  // key -> line. Whether its object is the one in the merged set is owner_'s business.
+  std::map<std::string, int> keys;
   std::vector<api::ValidationError> errors;
+};
+
+struct FileProvider::Batch {
+  bool changed = false;
+  std::set<std::string> force_reparse;  // files whose duplicate now has to take over
+  std::set<std::string> maybe_gone;     // keys no file might define any more
 };
 
 FileProvider::FileProvider(FileProviderOptions options) : options_(std::move(options)) {
   if (!options_.now) options_.now = systemNow;
   // Normalise: no trailing slash, so prefix tests work.
   while (options_.dir.size() > 1 && options_.dir.back() == '/') options_.dir.pop_back();
-  merged_ = std::make_shared<const api::ObjectSet>();
+  merged_ = std::make_shared<api::ObjectSet>();
 }
 
 FileProvider::~FileProvider() { stop(); }
@@ -204,13 +213,17 @@ Status FileProvider::loadAll() {
   if (!files.isOk()) return files.status();
   std::lock_guard lock(mu_);
   const uint64_t t0 = nowUs();
+  ensureUniqueLocked();
+  Batch batch;
   // Files that vanished since a previous load.
   std::set<std::string> present(files->begin(), files->end());
-  for (auto it = files_.begin(); it != files_.end();) {
-    it = present.count(it->first) ? std::next(it) : files_.erase(it);
+  std::vector<std::string> gone;
+  for (const auto& [path, st] : files_) {
+    if (!present.count(path)) gone.push_back(path);
   }
-  for (const auto& f : *files) reparseFileLocked(f);
-  rebuildLocked();
+  for (const auto& g : gone) forgetLocked(g, batch);
+  for (const auto& f : *files) reparseFileLocked(f, batch, false);
+  finishBatchLocked(batch);
   stats_.last_apply_us = nowUs() - t0;
   return Status::ok();
 }
@@ -222,53 +235,191 @@ void FileProvider::applyChanges(const std::vector<std::string>& paths) {
 
 void FileProvider::applyLocked(const std::vector<std::string>& paths) {
   const uint64_t t0 = nowUs();
-  bool changed = false;
-  std::set<std::string> unique(paths.begin(), paths.end());
-  for (const auto& raw : unique) {
-    std::string path = raw;
-    while (path.size() > 1 && path.back() == '/') path.pop_back();
+  ensureUniqueLocked();
+  Batch batch;
+  std::set<std::string> unique;
+  for (auto p : paths) {
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    unique.insert(std::move(p));
+  }
+  for (const auto& path : unique) {
     std::error_code ec;
     auto st = fs::status(path, ec);
     if (ec || !fs::exists(st)) {
-      changed |= forgetLocked(path);
+      forgetLocked(path, batch);
     } else if (fs::is_directory(st)) {
       auto listed = listManifestFiles(path);
       if (!listed.isOk()) continue;
       std::set<std::string> now(listed->begin(), listed->end());
-      for (auto it = files_.begin(); it != files_.end();) {
-        if (hasPrefixDir(it->first, path) && !now.count(it->first)) {
-          it = files_.erase(it);
-          changed = true;
-        } else {
-          ++it;
-        }
+      std::vector<std::string> gone;
+      for (const auto& [f, fst] : files_) {
+        if (hasPrefixDir(f, path) && !now.count(f)) gone.push_back(f);
       }
-      for (const auto& f : *listed) changed |= reparseFileLocked(f);
+      for (const auto& g : gone) forgetLocked(g, batch);
+      for (const auto& f : *listed) reparseFileLocked(f, batch, false);
     } else if (isManifestFile(path)) {
-      changed |= reparseFileLocked(path);
+      reparseFileLocked(path, batch, false);
     }
   }
-  if (changed) {
-    rebuildLocked();
-    ++stats_.reloads;
-  }
+  finishBatchLocked(batch);
+  if (batch.changed) ++stats_.reloads;
   stats_.last_apply_us = nowUs() - t0;
 }
 
-bool FileProvider::forgetLocked(const std::string& path) {
-  bool changed = false;
-  for (auto it = files_.begin(); it != files_.end();) {
-    if (it->first == path || hasPrefixDir(it->first, path)) {
-      it = files_.erase(it);
-      changed = true;
-    } else {
-      ++it;
-    }
-  }
-  return changed;
+void FileProvider::ensureUniqueLocked() {
+  // A reader (the translator, usually already done) still holds the current set: it is
+  // immutable for that reader, so this batch works on a copy. Positions are preserved.
+  if (merged_.use_count() > 1) merged_ = std::make_shared<api::ObjectSet>(*merged_);
+  batch_now_.clear();
 }
 
-bool FileProvider::reparseFileLocked(const std::string& path) {
+void FileProvider::finishBatchLocked(Batch& batch) {
+  // A file whose duplicate definition has to take over (the winning file dropped the object) is
+  // re-read; bounded, since each round only ever moves ownership to a later file.
+  for (int round = 0; !batch.force_reparse.empty() && round < 1000; ++round) {
+    auto todo = std::move(batch.force_reparse);
+    batch.force_reparse.clear();
+    for (const auto& f : todo) {
+      if (files_.count(f)) reparseFileLocked(f, batch, true);
+    }
+  }
+  // Deleted objects are forgotten: if one comes back it is a new object (new uid, generation
+  // 1). Done at the end of the batch so that an object moved between files in one batch keeps
+  // its identity.
+  for (const auto& k : batch.maybe_gone) {
+    if (!defs_.count(k)) meta_.erase(k);
+  }
+  if (!batch.changed) return;
+
+  std::vector<api::ValidationError> errors;
+  for (const auto& [path, st] : files_) {
+    errors.insert(errors.end(), st->errors.begin(), st->errors.end());
+  }
+  // Duplicates: every definition but the owner's is reported where it is.
+  std::vector<api::ValidationError> dups;
+  for (const auto& [key, paths] : defs_) {
+    if (paths.size() < 2) continue;
+    const auto& owner = owner_.at(key);
+    const int owner_line = files_.at(owner)->keys.at(key);
+    for (const auto& p : paths) {
+      if (p == owner) continue;
+      dups.push_back(api::ValidationError{
+          p, files_.at(p)->keys.at(key), labelFromKey(key), "metadata.name",
+          fmt::format("already defined at {}:{}; this definition is ignored", owner, owner_line)});
+    }
+  }
+  std::sort(dups.begin(), dups.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.file, a.line, a.object) < std::tie(b.file, b.line, b.object);
+  });
+  errors.insert(errors.end(), dups.begin(), dups.end());
+  merged_errors_ = std::move(errors);
+  stats_.files = files_.size();
+  stats_.objects = index_.size();
+}
+
+bool FileProvider::forgetLocked(const std::string& path, Batch& batch) {
+  std::vector<std::string> gone;
+  for (const auto& [f, st] : files_) {
+    if (f == path || hasPrefixDir(f, path)) gone.push_back(f);
+  }
+  for (const auto& f : gone) {
+    auto& st = *files_.at(f);
+    for (const auto& [key, line] : st.keys) dropKeyLocked(f, key, batch);
+    files_.erase(f);
+    batch.changed = true;
+  }
+  return !gone.empty();
+}
+
+void FileProvider::dropKeyLocked(const std::string& path, const std::string& key, Batch& batch) {
+  auto d = defs_.find(key);
+  if (d == defs_.end()) return;
+  d->second.erase(path);
+  auto own = owner_.find(key);
+  if (own != owner_.end() && own->second == path) {
+    removeObjectLocked(key);
+    owner_.erase(own);
+    // The next file (in path order) that defines it serves it now.
+    if (!d->second.empty()) batch.force_reparse.insert(*d->second.begin());
+  }
+  if (d->second.empty()) {
+    defs_.erase(d);
+    batch.maybe_gone.insert(key);
+  }
+}
+
+void FileProvider::removeObjectLocked(const std::string& key) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return;
+  const size_t pos = it->second;
+  index_.erase(it);
+  withVector(*merged_, kindOfKey(key), [&](auto& vec) {
+    // Order within a vector is not meaningful (api::ObjectSet): swap with the last and pop.
+    if (pos + 1 != vec.size()) {
+      vec[pos] = std::move(vec.back());
+      index_[objectKey(kindOfKey(key), vec[pos])] = pos;
+    }
+    vec.pop_back();
+  });
+}
+
+template <typename T>
+void FileProvider::assignMetaLocked(const std::string& key, T& o) {
+  auto& m = o.metadata;
+  auto it = meta_.find(key);
+  if (it == meta_.end()) {
+    if (batch_now_.empty()) batch_now_ = options_.now();
+    ObjectMetaRecord rec;
+    rec.uid = m.uid.empty() ? newUid() : m.uid;
+    rec.creation_timestamp = m.creation_timestamp.empty() ? batch_now_ : m.creation_timestamp;
+    rec.generation = m.generation > 0 ? m.generation : 1;
+    rec.spec_hash = m.spec_hash;
+    rec.resource_version = std::to_string(++resource_version_);
+    it = meta_.emplace(key, std::move(rec)).first;
+  } else {
+    auto& rec = it->second;
+    const bool spec_changed = rec.spec_hash != m.spec_hash;
+    if (m.generation > 0) {
+      rec.generation = m.generation;  // the manifest says so
+    } else if (spec_changed) {
+      ++rec.generation;  // as the API server does on a spec change
+    }
+    if (!m.creation_timestamp.empty()) rec.creation_timestamp = m.creation_timestamp;
+    if (!m.uid.empty()) rec.uid = m.uid;
+    if (spec_changed) rec.resource_version = std::to_string(++resource_version_);
+    rec.spec_hash = m.spec_hash;
+  }
+  m.uid = it->second.uid;
+  m.creation_timestamp = it->second.creation_timestamp;
+  m.generation = it->second.generation;
+  if (m.resource_version.empty()) m.resource_version = it->second.resource_version;
+}
+
+template <typename T>
+void FileProvider::defineKeyLocked(const std::string& path, const std::string& key, T&& o) {
+  defs_[key].insert(path);
+  auto own = owner_.find(key);
+  if (own != owner_.end() && own->second != path) {
+    if (own->second < path) return;  // an earlier file defines it: reported as a duplicate
+    removeObjectLocked(key);         // a later file's definition gives way to this one
+  }
+  assignMetaLocked(key, o);
+  owner_[key] = path;
+  auto idx = index_.find(key);
+  withVector(*merged_, kindOfKey(key), [&](auto& vec) {
+    using Elem = typename std::decay_t<decltype(vec)>::value_type;
+    if constexpr (std::is_same_v<Elem, std::decay_t<T>>) {
+      if (idx != index_.end()) {
+        vec[idx->second] = std::forward<T>(o);
+      } else {
+        index_[key] = vec.size();
+        vec.push_back(std::forward<T>(o));
+      }
+    }
+  });
+}
+
+bool FileProvider::reparseFileLocked(const std::string& path, Batch& batch, bool force) {
   auto content = readFile(path);
   auto& slot = files_[path];
   if (!slot) slot = std::make_unique<FileState>();
@@ -276,123 +427,78 @@ bool FileProvider::reparseFileLocked(const std::string& path) {
   if (!content.isOk()) {
     // Unreadable (permissions, or removed between the event and now): keep what it defined.
     st.errors = {api::ValidationError{path, 0, "", "", content.status().message()}};
+    batch.changed = true;
     return true;
   }
   const size_t h = std::hash<std::string>{}(*content);
-  if (st.parsed_once && h == st.content_hash) return false;  // touch, or a write of the same bytes
+  if (!force && st.parsed_once && h == st.content_hash) return false;  // touch, same bytes
   st.content_hash = h;
 
   api::ParseResult r;
   api::parseFile(api::SourceFile{path, *content}, r);
+  batch.changed = true;
   const bool broken = std::any_of(r.errors.begin(), r.errors.end(),
                                   [](const api::ValidationError& e) { return e.object.empty(); });
   if (broken && st.parsed_once) {
     // The document itself is broken (syntax): the file keeps serving what it last defined.
-    const size_t kept = objectCount(st.objects);
     st.errors = std::move(r.errors);
-    if (kept > 0) {
+    if (!st.keys.empty()) {
       st.errors.push_back(api::ValidationError{
           path, 0, "", "",
-          fmt::format("file not applied; the {} object(s) it last defined keep serving", kept)});
+          fmt::format("file not applied; the {} object(s) it last defined keep serving",
+                      st.keys.size())});
     }
-    spdlog::warn("config: {} has errors; keeping its last good objects ({})", path, kept);
+    spdlog::warn("config: {} has errors; keeping its last good objects ({})", path, st.keys.size());
     for (const auto& e : st.errors) spdlog::warn("config: {}", e.toString());
     return true;
   }
+  for (const auto& e : r.errors) spdlog::warn("config: {}", e.toString());
 
+  // Keys the new content defines.
+  std::map<std::string, int> new_keys;
+  forEachVector(r.objects, [&](std::string_view kind, const auto& vec) {
+    for (const auto& o : vec) new_keys.emplace(objectKey(kind, o), o.source.line);
+  });
   // Objects whose new version is invalid keep their previous version, as the API server would
   // have refused the update and kept serving the stored object.
+  std::map<std::string, int> kept;
   if (st.parsed_once && !r.errors.empty()) {
-    forEachVectorPair(
-        st.objects, r.objects, [&](std::string_view kind, const auto& old_v, auto& new_v) {
-          for (const auto& old_obj : old_v) {
-            const bool rejected = std::any_of(r.errors.begin(), r.errors.end(), [&](const auto& e) {
-              return errorNames(e, kind, old_obj);
-            });
-            if (!rejected) continue;
-            const auto key = objectKey(kind, old_obj);
-            const bool present = std::any_of(new_v.begin(), new_v.end(), [&](const auto& n) {
-              return objectKey(kind, n) == key;
-            });
-            if (!present) new_v.push_back(old_obj);
-          }
-        });
+    for (const auto& [key, line] : st.keys) {
+      if (new_keys.count(key)) continue;
+      const auto label = labelFromKey(key, /*cluster_short=*/false);
+      const auto short_label = labelFromKey(key, /*cluster_short=*/true);
+      const bool rejected = std::any_of(r.errors.begin(), r.errors.end(), [&](const auto& e) {
+        return e.object == label || e.object == short_label;
+      });
+      if (rejected) kept.emplace(key, line);
+    }
   }
-  for (const auto& e : r.errors) spdlog::warn("config: {}", e.toString());
-  st.objects = std::move(r.objects);
+  // What this file no longer defines.
+  std::vector<std::string> dropped;
+  for (const auto& [key, line] : st.keys) {
+    if (!new_keys.count(key) && !kept.count(key)) dropped.push_back(key);
+  }
+  for (const auto& key : dropped) dropKeyLocked(path, key, batch);
+  // The new definitions (a second definition in the same file is reported and ignored).
+  std::set<std::string> seen_here;
+  forEachVector(r.objects, [&](std::string_view kind, auto& vec) {
+    for (auto& o : vec) {
+      auto key = objectKey(kind, o);
+      if (!seen_here.insert(key).second) {
+        r.errors.push_back(
+            api::ValidationError{path, o.source.line, objectLabel(kind, o), "metadata.name",
+                                 fmt::format("already defined at {}:{}; this definition is ignored",
+                                             path, new_keys.at(key))});
+        continue;
+      }
+      defineKeyLocked(path, key, std::move(o));
+    }
+  });
+  new_keys.insert(kept.begin(), kept.end());
+  st.keys = std::move(new_keys);
   st.errors = std::move(r.errors);
   st.parsed_once = true;
   return true;
-}
-
-void FileProvider::rebuildLocked() {
-  auto merged = std::make_shared<api::ObjectSet>();
-  std::vector<api::ValidationError> errors;
-  std::map<std::string, std::pair<std::string, int>> seen;  // key -> (file, line)
-  for (const auto& [path, st] : files_) {
-    errors.insert(errors.end(), st->errors.begin(), st->errors.end());
-    forEachVectorPair(st->objects, *merged, [&](std::string_view kind, const auto& src, auto& dst) {
-      for (const auto& o : src) {
-        auto key = objectKey(kind, o);
-        auto [it, inserted] = seen.emplace(key, std::make_pair(path, o.source.line));
-        if (!inserted) {
-          errors.push_back(api::ValidationError{
-              path, o.source.line, objectLabel(kind, o), "metadata.name",
-              fmt::format("already defined at {}:{}; this definition is ignored", it->second.first,
-                          it->second.second)});
-          continue;
-        }
-        dst.push_back(o);
-      }
-    });
-  }
-
-  // The API server's metadata bookkeeping.
-  std::string now;  // computed lazily: one timestamp for everything first seen in this reload
-  std::set<std::string> alive;
-  forEachVector(*merged, [&](std::string_view kind, auto& v) {
-    for (auto& o : v) {
-      auto key = objectKey(kind, o);
-      alive.insert(key);
-      auto& m = o.metadata;
-      auto it = meta_.find(key);
-      if (it == meta_.end()) {
-        if (now.empty()) now = options_.now();
-        ObjectMetaRecord rec;
-        rec.uid = m.uid.empty() ? newUid() : m.uid;
-        rec.creation_timestamp = m.creation_timestamp.empty() ? now : m.creation_timestamp;
-        rec.generation = m.generation > 0 ? m.generation : 1;
-        rec.spec_hash = m.spec_hash;
-        rec.resource_version = std::to_string(++resource_version_);
-        it = meta_.emplace(key, std::move(rec)).first;
-      } else {
-        auto& rec = it->second;
-        const bool spec_changed = rec.spec_hash != m.spec_hash;
-        if (m.generation > 0) {
-          rec.generation = m.generation;  // the manifest says so
-        } else if (spec_changed) {
-          ++rec.generation;
-        }
-        if (!m.creation_timestamp.empty()) rec.creation_timestamp = m.creation_timestamp;
-        if (!m.uid.empty()) rec.uid = m.uid;
-        if (spec_changed) rec.resource_version = std::to_string(++resource_version_);
-        rec.spec_hash = m.spec_hash;
-      }
-      m.uid = it->second.uid;
-      m.creation_timestamp = it->second.creation_timestamp;
-      m.generation = it->second.generation;
-      if (m.resource_version.empty()) m.resource_version = it->second.resource_version;
-    }
-  });
-  // Deleted objects are forgotten: if one comes back it is a new object (new uid, generation 1).
-  for (auto it = meta_.begin(); it != meta_.end();) {
-    it = alive.count(it->first) ? std::next(it) : meta_.erase(it);
-  }
-
-  stats_.files = files_.size();
-  stats_.objects = objectCount(*merged);
-  merged_ = std::move(merged);
-  merged_errors_ = std::move(errors);
 }
 
 std::shared_ptr<const api::ObjectSet> FileProvider::objects() const {

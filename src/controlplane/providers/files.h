@@ -22,8 +22,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "api/objects.h"
@@ -94,21 +96,37 @@ class FileProvider {
 
  private:
   struct FileState;
+  struct Batch;  // bookkeeping of one applyChanges()/loadAll()
+
+  // The merged set is updated in place (copy-on-write: copied first only if a reader still holds
+  // the previous one), so that a one-file change costs that file, not the whole folder: at 10,000
+  // routes a full copy alone is ~35 ms of the 100 ms budget.
   void applyLocked(const std::vector<std::string>& paths);
-  bool reparseFileLocked(const std::string& path);  // true if the file's contribution changed
-  bool forgetLocked(const std::string& path);       // file or folder gone
-  void rebuildLocked();
+  void finishBatchLocked(Batch& batch);
+  bool reparseFileLocked(const std::string& path, Batch& batch, bool force);
+  bool forgetLocked(const std::string& path, Batch& batch);  // file or folder gone
+  void dropKeyLocked(const std::string& path, const std::string& key, Batch& batch);
+  template <typename T>
+  void defineKeyLocked(const std::string& path, const std::string& key, T&& object);
+  template <typename T>
+  void assignMetaLocked(const std::string& key, T& object);
+  void removeObjectLocked(const std::string& key);
+  void ensureUniqueLocked();
   void watchLoop();
   void addWatchesRecursive(const std::string& dir, std::vector<std::string>* new_files);
 
   FileProviderOptions options_;
   mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<FileState>> files_;  // by path
+  std::map<std::string, std::unique_ptr<FileState>> files_;  // by path (sorted: first file wins)
   std::map<std::string, ObjectMetaRecord> meta_;             // by "Kind/ns/name"
-  std::shared_ptr<const api::ObjectSet> merged_;
+  std::shared_ptr<api::ObjectSet> merged_;
+  std::unordered_map<std::string, size_t> index_;       // key -> position in its vector of merged_
+  std::unordered_map<std::string, std::string> owner_;  // key -> file whose object is in merged_
+  std::unordered_map<std::string, std::set<std::string>> defs_;  // key -> files defining it
   std::vector<api::ValidationError> merged_errors_;
   ProviderStats stats_;
   uint64_t resource_version_ = 0;
+  std::string batch_now_;  // one creationTimestamp for everything first seen in a batch
 
   // Watching.
   int inotify_fd_ = -1;

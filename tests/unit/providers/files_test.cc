@@ -367,6 +367,88 @@ TEST(FileProvider, DuplicateObjectFirstFileWins) {
   EXPECT_NE(errors[0].message.find("a.yaml"), std::string::npos);
 }
 
+TEST(FileProvider, DuplicateTakesOverWhenTheWinnerDropsIt) {
+  TempDir d;
+  FakeClock clock;
+  d.write("a.yaml", route("r1", "/from-a"));
+  d.write("b.yaml", route("r1", "/from-b"));
+  FileProvider p(opts(d, clock));
+  ASSERT_TRUE(p.loadAll().isOk());
+  const auto uid = p.objects()->http_routes.at(0).metadata.uid;
+  // a.yaml stops defining r1: b.yaml's definition serves now; the object lived on throughout,
+  // so it keeps its identity, and its spec changed (generation 2).
+  d.write("a.yaml", route("other", "/o"));
+  p.applyChanges({d.file("a.yaml")});
+  auto s = p.objects();
+  ASSERT_EQ(s->http_routes.size(), 2u);
+  EXPECT_EQ(prefixOf(*findRoute(*s, "r1")), "/from-b");
+  EXPECT_EQ(findRoute(*s, "r1")->metadata.uid, uid);
+  EXPECT_EQ(findRoute(*s, "r1")->metadata.generation, 2);
+  EXPECT_TRUE(p.errors().empty());
+  // An earlier file defining it again wins again; b.yaml is reported.
+  d.write("0.yaml", route("r1", "/from-0"));
+  p.applyChanges({d.file("0.yaml")});
+  s = p.objects();
+  ASSERT_EQ(s->http_routes.size(), 2u);
+  EXPECT_EQ(prefixOf(*findRoute(*s, "r1")), "/from-0");
+  auto errors = p.errors();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].file, d.file("b.yaml"));
+  // The same object twice in one file: the first definition counts.
+  d.write("c.yaml", route("twice", "/1") + "---\n" + route("twice", "/2"));
+  p.applyChanges({d.file("c.yaml")});
+  EXPECT_EQ(prefixOf(*findRoute(*p.objects(), "twice")), "/1");
+  EXPECT_EQ(p.errors().size(), 2u);
+}
+
+TEST(FileProvider, ReadersKeepTheSetTheyGot) {
+  TempDir d;
+  FakeClock clock;
+  for (int i = 0; i < 20; ++i) {
+    d.write("r" + std::to_string(i) + ".yaml", route("r" + std::to_string(i), "/v0"));
+  }
+  FileProvider p(opts(d, clock));
+  ASSERT_TRUE(p.loadAll().isOk());
+  auto held = p.objects();
+  d.write("r3.yaml", route("r3", "/v1"));
+  d.remove("r5.yaml");
+  p.applyChanges({d.file("r3.yaml"), d.file("r5.yaml")});
+  // The held set is unchanged (copy-on-write); the new one has the change.
+  EXPECT_EQ(held->http_routes.size(), 20u);
+  EXPECT_EQ(prefixOf(*findRoute(*held, "r3")), "/v0");
+  auto now = p.objects();
+  EXPECT_EQ(now->http_routes.size(), 19u);
+  EXPECT_EQ(prefixOf(*findRoute(*now, "r3")), "/v1");
+  EXPECT_EQ(findRoute(*now, "r5"), nullptr);
+  for (int i = 0; i < 20; ++i) {
+    if (i != 5) {
+      EXPECT_NE(findRoute(*now, "r" + std::to_string(i)), nullptr) << i;
+    }
+  }
+  // Without readers, the set is updated in place and stays consistent through many edits.
+  held.reset();
+  now.reset();
+  for (int k = 0; k < 30; ++k) {
+    const std::string f = "r" + std::to_string(k % 20) + ".yaml";
+    if (k % 7 == 3) {
+      d.remove(f);
+    } else {
+      d.write(f, route("r" + std::to_string(k % 20), "/k" + std::to_string(k)));
+    }
+    p.applyChanges({d.file(f)});
+  }
+  auto files = listManifestFiles(d.path());
+  ASSERT_TRUE(files.isOk());
+  EXPECT_EQ(p.objects()->http_routes.size(), files->size());
+  FileProvider fresh(opts(d, clock));
+  ASSERT_TRUE(fresh.loadAll().isOk());
+  for (const auto& r : fresh.objects()->http_routes) {
+    auto* mine = findRoute(*p.objects(), r.metadata.name);
+    ASSERT_NE(mine, nullptr) << r.metadata.name;
+    EXPECT_EQ(prefixOf(*mine), prefixOf(r));
+  }
+}
+
 TEST(FileProvider, FolderRemovalForgetsItsFiles) {
   TempDir d;
   FakeClock clock;
