@@ -2,8 +2,10 @@
 // See docs/config-propagation.md for the pipeline and its timings.
 #include "server/controller.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <exception>
 #include <mutex>
@@ -32,6 +34,47 @@ uint64_t steadyUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+// What Server::publish could not do, recovered from its message ("addr:port: reason; ...").
+struct HostFacts {
+  std::vector<std::string> unusable_addresses;
+  std::vector<std::pair<std::string, uint16_t>> unavailable_ports;
+  bool empty() const { return unusable_addresses.empty() && unavailable_ports.empty(); }
+};
+
+HostFacts parsePublishErrors(const std::string& message) {
+  HostFacts facts;
+  size_t pos = 0;
+  while (pos < message.size()) {
+    size_t end = message.find("; ", pos);
+    if (end == std::string::npos) end = message.size();
+    const std::string piece = message.substr(pos, end - pos);
+    pos = end + 2;
+    // "<address>:<port>: <reason>"; IPv6 addresses contain ':' too, so split at ": ".
+    const size_t sep = piece.find(": ");
+    if (sep == std::string::npos) continue;
+    const std::string where = piece.substr(0, sep);
+    const std::string reason = piece.substr(sep + 2);
+    const size_t colon = where.rfind(':');
+    if (colon == std::string::npos) continue;
+    std::string address = where.substr(0, colon);
+    if (address.size() > 1 && address.front() == '[')
+      address = address.substr(1, address.size() - 2);
+    const long port = std::strtol(where.c_str() + colon + 1, nullptr, 10);
+    if (port <= 0 || port > 65535) continue;
+    if (reason.find("not served yet") != std::string::npos) continue;  // not a host fact
+    // EADDRNOTAVAIL: the address is not on this host (Gateway spec.addresses).
+    if (reason.find("assign requested address") != std::string::npos || reason == "bad address") {
+      if (std::find(facts.unusable_addresses.begin(), facts.unusable_addresses.end(), address) ==
+          facts.unusable_addresses.end()) {
+        facts.unusable_addresses.push_back(address);
+      }
+      continue;
+    }
+    facts.unavailable_ports.emplace_back(address, static_cast<uint16_t>(port));
+  }
+  return facts;
 }
 
 struct ReloadStats {
@@ -93,6 +136,25 @@ class ControllerImpl : public Controller {
  private:
   // Objects -> translate -> publish. Runs on the caller of start() once, then on the provider's
   // watch thread (never concurrently: the watch thread is the only caller after init).
+  bool translateInto(const api::ObjectSet& objects, const controlplane::TranslateOptions& topts,
+                     const std::vector<api::ObjectStatus>& previous,
+                     controlplane::TranslateResult& out) {
+    try {
+      out = controlplane::translate(objects, topts, previous);
+      return true;
+    } catch (const std::exception& e) {
+      // The translator does not throw by contract; if it does anyway, the last good snapshot
+      // keeps serving and the failure is reported.
+      spdlog::error("config: translation failed: {}; the previous snapshot keeps serving",
+                    e.what());
+      std::lock_guard lock(mu_);
+      ++stats_.translate_failures;
+      runtime_errors_ = {api::ValidationError{options_.config_dir, 0, "", "",
+                                              fmt::format("translation failed: {}", e.what())}};
+      return false;
+    }
+  }
+
   void reconcile() {
     const uint64_t t0 = steadyUs();
     auto objects = provider_->objects();
@@ -106,24 +168,30 @@ class ControllerImpl : public Controller {
       previous = statuses_;
     }
     controlplane::TranslateResult result;
-    try {
-      result = controlplane::translate(*objects, topts, *previous);
-    } catch (const std::exception& e) {
-      // The translator does not throw by contract; if it does anyway, the last good snapshot
-      // keeps serving and the failure is reported.
-      spdlog::error("config: translation failed: {}; the previous snapshot keeps serving",
-                    e.what());
-      std::lock_guard lock(mu_);
-      ++stats_.translate_failures;
-      runtime_errors_ = {api::ValidationError{options_.config_dir, 0, "", "",
-                                              fmt::format("translation failed: {}", e.what())}};
-      return;
-    }
+    if (!translateInto(*objects, topts, *previous, result)) return;
     const uint64_t t1 = steadyUs();
 
     result.snapshot.version = ++version_;
     auto snap = std::make_shared<const ir::Snapshot>(std::move(result.snapshot));
     Status published = server_.publish(snap);
+    if (!published.isOk()) {
+      // The host said no to some (address, port) pairs: translate again with those facts so that
+      // status says so (AddressNotUsable / PortUnavailable), against the same `previous` so that
+      // lastTransitionTime stays stable. Each reload retries the binds, so a port freed later is
+      // picked up by the next change.
+      HostFacts facts = parsePublishErrors(published.message());
+      if (!facts.empty()) {
+        topts.unusable_addresses = std::move(facts.unusable_addresses);
+        topts.unavailable_ports = std::move(facts.unavailable_ports);
+        controlplane::TranslateResult second;
+        if (translateInto(*objects, topts, *previous, second)) {
+          second.snapshot.version = ++version_;
+          snap = std::make_shared<const ir::Snapshot>(std::move(second.snapshot));
+          published = server_.publish(snap);
+          result.statuses = std::move(second.statuses);
+        }
+      }
+    }
     const uint64_t t2 = steadyUs();
 
     {
