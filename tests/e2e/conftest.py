@@ -50,6 +50,16 @@ def _kill_leftovers() -> None:
 atexit.register(_kill_leftovers)
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL it if the test runner dies (even by SIGKILL)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 def wait_port(host: str, port: int, timeout: float = 10.0, proc: subprocess.Popen | None = None) -> bool:
     """Waits until host:port accepts a TCP connection (and proc, if given, is still alive)."""
     deadline = time.monotonic() + timeout
@@ -78,7 +88,7 @@ class Gantry:
         self.port = wait_ports[0][1] if wait_ports else None
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         _PROCS.append(self.proc)
         self.returncode: int | None = None
 
