@@ -390,6 +390,7 @@ std::vector<std::string> Decoder::strSet(const V& v, const StrSpec& item, size_t
 
 namespace {
 constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
+constexpr int kMaxHashDepth = 100;
 uint64_t mix(uint64_t h, std::string_view s) {
   // Length-prefixed so that ("ab","c") and ("a","bc") differ.
   uint64_t len = s.size();
@@ -405,8 +406,10 @@ uint64_t mix(uint64_t h, std::string_view s) {
 }
 }  // namespace
 
-std::optional<uint64_t> canonicalHash(const YAML::Node& n, uint64_t seed, size_t& budget) {
-  if (budget == 0) return std::nullopt;
+std::optional<uint64_t> canonicalHash(const YAML::Node& n, uint64_t seed, size_t& budget,
+                                      int depth) {
+  // Real manifests nest a few dozen levels at most; an alias cycle (`a: &a [*a]`) nests forever.
+  if (budget == 0 || depth > kMaxHashDepth) return std::nullopt;
   --budget;
   uint64_t h = seed;
   if (!n.IsDefined() || n.IsNull()) return mix(h, "n");
@@ -423,7 +426,7 @@ std::optional<uint64_t> canonicalHash(const YAML::Node& n, uint64_t seed, size_t
     case YAML::NodeType::Sequence: {
       h = mix(h, "[");
       for (auto it = n.begin(); it != n.end(); ++it) {
-        auto c = canonicalHash(*it, h, budget);
+        auto c = canonicalHash(*it, h, budget, depth + 1);
         if (!c) return std::nullopt;
         h = *c;
       }
@@ -446,7 +449,7 @@ std::optional<uint64_t> canonicalHash(const YAML::Node& n, uint64_t seed, size_t
         const YAML::Node& val = values[idx];
         if (!val.IsDefined() || val.IsNull()) continue;  // null == absent
         h = mix(h, k);
-        auto c = canonicalHash(val, h, budget);
+        auto c = canonicalHash(val, h, budget, depth + 1);
         if (!c) return std::nullopt;
         h = *c;
       }

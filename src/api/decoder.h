@@ -133,8 +133,9 @@ extern const StrSpec kAnyKey;
 }  // namespace specs
 
 // Canonical 64-bit fingerprint of a YAML subtree: mapping keys sorted, scalars typed as the JSON
-// conversion would type them. `budget` bounds the number of nodes visited (alias bombs); returns
-// nullopt when it is exhausted.
-std::optional<uint64_t> canonicalHash(const YAML::Node& n, uint64_t seed, size_t& budget);
+// conversion would type them. `budget` bounds the number of nodes visited (alias bombs) and the
+// depth is bounded too (alias cycles); returns nullopt when either limit is hit.
+std::optional<uint64_t> canonicalHash(const YAML::Node& n, uint64_t seed, size_t& budget,
+                                      int depth = 0);
 
 }  // namespace gantry::api::detail

@@ -14,7 +14,6 @@ namespace gantry::api::detail {
 
 namespace {
 
-constexpr const char* kGatewayGroup = "gateway.networking.k8s.io";
 const StrSpec kHeaderValue{1, 4096, R"(^[!-~]+([\t ]?[!-~]+)*$)", {}};
 const StrSpec kListenerProtocol{
     1,

@@ -144,7 +144,7 @@ struct GatewayAddress {
 // spec.tls.frontend (client certificate validation).
 struct FrontendTlsValidation {
   std::vector<ObjectReference> ca_certificate_refs;  // kind ConfigMap or Secret
-  std::string mode = "AllowValidOnly";                // AllowValidOnly, AllowInsecureFallback
+  std::string mode = "AllowValidOnly";               // AllowValidOnly, AllowInsecureFallback
 };
 struct FrontendTlsPerPort {
   uint16_t port = 0;
@@ -270,9 +270,9 @@ struct LocalObjectReference {
 struct HttpExternalAuthFilter {
   std::string protocol;  // HTTP, GRPC
   BackendObjectReference backend_ref;
-  std::vector<std::string> allowed_request_headers;  // http.allowedHeaders / forwarded to auth
+  std::vector<std::string> allowed_request_headers;   // http.allowedHeaders / forwarded to auth
   std::vector<std::string> allowed_response_headers;  // http.allowedResponseHeaders
-  std::string path;                                  // http.path prefix
+  std::string path;                                   // http.path prefix
   bool forward_body = false;
   uint32_t max_body_size = 0;
 };
@@ -298,7 +298,7 @@ struct HttpBackendRef {
 };
 
 struct HttpRouteTimeouts {
-  std::optional<std::string> request;         // Gateway API Duration, e.g. "10s", "500ms"
+  std::optional<std::string> request;  // Gateway API Duration, e.g. "10s", "500ms"
   std::optional<std::string> backend_request;
 };
 
@@ -312,7 +312,7 @@ struct SessionPersistence {
   std::optional<std::string> session_name;
   std::optional<std::string> absolute_timeout;
   std::optional<std::string> idle_timeout;
-  std::string type = "Cookie";  // Cookie, Header
+  std::string type = "Cookie";                      // Cookie, Header
   std::optional<std::string> cookie_lifetime_type;  // Permanent, Session
 };
 
@@ -331,7 +331,7 @@ struct HttpRoute {
   SourceLocation source;
   std::vector<ParentReference> parent_refs;
   std::vector<std::string> hostnames;
-  std::vector<HttpRouteRule> rules;  // CRD default: one rule
+  std::vector<HttpRouteRule> rules;                 // CRD default: one rule
   std::optional<std::string> use_default_gateways;  // All, None
 };
 
@@ -410,7 +410,7 @@ struct BackendTlsPolicy {
   ObjectMeta metadata;
   SourceLocation source;
   std::vector<PolicyTargetReference> target_refs;
-  std::vector<ObjectReference> ca_certificate_refs;  // kind ConfigMap (Secret extended)
+  std::vector<ObjectReference> ca_certificate_refs;       // kind ConfigMap (Secret extended)
   std::optional<std::string> well_known_ca_certificates;  // "System"
   std::string hostname;
   std::vector<SubjectAltName> subject_alt_names;

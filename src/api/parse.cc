@@ -184,12 +184,13 @@ uint64_t payloadHash(Decoder& d, const V& root, const KindInfo& info) {
   uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a offset basis
   size_t budget = kHashBudget;
   for (auto key : keys) {
-    auto r =
-        detail::canonicalHash(child(root.n, key), h ^ std::hash<std::string_view>{}(key), budget);
+    // Stable across processes and builds (no std::hash): FNV-1a of the key name.
+    for (unsigned char c : key) h = (h ^ c) * 0x100000001b3ULL;
+    auto r = detail::canonicalHash(child(root.n, key), h, budget);
     if (!r) {
       d.fail(root,
-             "document too large to process (more than 200000 nodes after alias "
-             "expansion)");
+             "document too large or too deeply nested to process (more than 200000 "
+             "nodes after alias expansion, or more than 100 levels)");
       return 0;
     }
     h = *r;

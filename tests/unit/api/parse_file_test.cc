@@ -327,3 +327,19 @@ TEST(ParseFile, NeverThrowsOnGarbage) {
 
 }  // namespace
 }  // namespace gantry::api
+
+namespace gantry::api {
+namespace {
+
+TEST(ParseFile, RecursiveAliasIsRejected) {
+  auto r = testing::parseText(
+      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+      "spec: &s {rules: [*s]}\n");
+  EXPECT_FALSE(r.errors.empty());
+  EXPECT_EQ(r.objects.http_routes.size(), 0u);
+  r = testing::parseText("a: &a [1, *a]\n");
+  EXPECT_FALSE(r.errors.empty());
+}
+
+}  // namespace
+}  // namespace gantry::api
