@@ -6,6 +6,10 @@
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -369,6 +373,45 @@ TEST(ClientHelloTest, SingleByteMutationsNeverCrash) {
       }
     }
   }
+}
+
+TEST(ClientHelloTest, CheckedInCorpusIsRealClientHellos) {
+  // fuzz/tls_client_hello/corpus holds ClientHellos captured from `openssl s_client`
+  // (make_corpus.py); every seed must parse, whole and re-fragmented.
+  const std::map<std::string, std::string> expected_sni = {
+      {"sni_alpn_h2_h11", "api.example.com"},
+      {"sni_only", "www.example.org"},
+      {"no_sni", ""},
+      {"no_sni_alpn", ""},
+      {"tls12_only", "legacy.example.com"},
+      {"tls13_only", "new.example.com"},
+      {"groups_p384", "ec.example.com"},
+      {"many_alpn", "a.b"},
+  };
+  std::filesystem::path dir =
+      std::filesystem::path(GANTRY_SOURCE_DIR) / "fuzz" / "tls_client_hello" / "corpus";
+  size_t seen = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ClientHelloInfo info;
+    PeekResult r = peek(bytes, &info);
+    ASSERT_EQ(r.status, PeekStatus::kOk) << entry.path() << ": " << r.reason;
+    std::string stem = entry.path().stem().string();
+    if (auto pos = stem.find("_frag40"); pos != std::string::npos) stem.resize(pos);
+    if (auto it = expected_sni.find(stem); it != expected_sni.end()) {
+      EXPECT_EQ(info.sni(), it->second) << stem;
+    }
+    if (stem == "many_alpn") {
+      EXPECT_EQ(info.alpnCount(), 40u);
+    } else if (stem == "sni_alpn_h2_h11") {
+      EXPECT_EQ(info.alpn(0), "h2");
+    } else if (stem == "tls12_only") {
+      EXPECT_FALSE(info.offers_tls13);
+    }
+    ++seen;
+  }
+  EXPECT_GE(seen, 18u);
 }
 
 }  // namespace

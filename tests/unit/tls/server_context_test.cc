@@ -107,6 +107,7 @@ struct ClientSpec {
   std::string sni;
   std::vector<std::string> alpn;
   std::string sigalgs;  // restrict the client's signature algorithms
+  std::string groups;   // client's supported groups (the first gets a key share)
   int max_version = TLS1_3_VERSION;
   const ir::Certificate* client_cert = nullptr;
   SSL_SESSION* session = nullptr;  // resume this session
@@ -120,6 +121,7 @@ struct Outcome {
   std::string selected_hostname;
   std::string alpn;
   std::string version;
+  int group = 0;  // key exchange group NID
   ClientCertStatus client_cert = ClientCertStatus::kNotRequested;
   bool resumed = false;
   std::string server_sni;
@@ -149,6 +151,9 @@ Outcome connect(const ServerContextSet& set, const ClientSpec& c) {
   if (!c.sigalgs.empty()) {
     EXPECT_EQ(SSL_set1_sigalgs_list(client, c.sigalgs.c_str()), 1);
   }
+  if (!c.groups.empty()) {
+    EXPECT_EQ(SSL_set1_groups_list(client, c.groups.c_str()), 1);
+  }
   if (c.client_cert != nullptr) testing::useClientCert(client, *c.client_cert);
   if (c.session != nullptr) SSL_set_session(client, c.session);
   out.ok = testing::handshakeInMemory(client, server);
@@ -161,6 +166,7 @@ Outcome connect(const ServerContextSet& set, const ClientSpec& c) {
     out.alpn = std::string(selectedAlpn(server));
     EXPECT_EQ(out.alpn, selectedAlpn(client));
     out.version = SSL_get_version(server);
+    out.group = SSL_get_negotiated_group(server);
     out.client_cert = ServerContextSet::clientCertStatus(server);
     out.resumed = SSL_session_reused(server) == 1;
     EXPECT_EQ(out.resumed, SSL_session_reused(client) == 1);
@@ -225,6 +231,24 @@ TEST(ServerContextSetTest, RsaOrEcdsaByClientCapabilities) {
     EXPECT_EQ(rsa.peer_key_type, EVP_PKEY_RSA);
     EXPECT_EQ(rsa.peer_cn, "a-rsa");
   }
+}
+
+TEST(ServerContextSetTest, HelloRetryRequestKeepsTheSelection) {
+  // The client's first key share (X448) is not among the server's groups: TLS 1.3 answers with a
+  // HelloRetryRequest and the client sends a second ClientHello, which must be served by the
+  // config the first one selected (the ClientHello callback runs once).
+  auto set = buildSet(standardConfigs());
+  Outcome o = connect(*set, {.sni = "x.b.example.com", .alpn = {"h2"}, .groups = "X448:P-256"});
+  ASSERT_TRUE(o.ok);
+  EXPECT_EQ(o.selected_hostname, "*.b.example.com");
+  EXPECT_EQ(o.peer_cn, "wild-b");
+  EXPECT_EQ(o.alpn, "h2");
+  EXPECT_EQ(o.group, NID_X9_62_prime256v1);  // not the X448 share of the first ClientHello
+  Outcome m = connect(
+      *set, {.sni = "mtls.example.org", .groups = "X448:P-256", .client_cert = &pki().client_ok});
+  ASSERT_TRUE(m.ok);
+  EXPECT_EQ(m.client_cert, ClientCertStatus::kVerified);
+  EXPECT_FALSE(connect(*set, {.sni = "mtls.example.org", .groups = "X448:P-256"}).ok);
 }
 
 TEST(ServerContextSetTest, AlpnServerPreference) {
