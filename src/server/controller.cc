@@ -174,6 +174,7 @@ class ControllerImpl : public Controller {
     result.snapshot.version = ++version_;
     auto snap = std::make_shared<const ir::Snapshot>(std::move(result.snapshot));
     Status published = server_.publish(snap);
+    const Status first_publish = published;  // what the host refused, for GET /errors
     if (!published.isOk()) {
       // The host said no to some (address, port) pairs: translate again with those facts so that
       // status says so (AddressNotUsable / PortUnavailable), against the same `previous` so that
@@ -199,9 +200,10 @@ class ControllerImpl : public Controller {
       statuses_ =
           std::make_shared<const std::vector<api::ObjectStatus>>(std::move(result.statuses));
       runtime_errors_.clear();
-      if (!published.isOk()) {
+      for (const Status* st : std::initializer_list<const Status*>{&first_publish, &published}) {
+        if (st->isOk() || (st == &published && st->message() == first_publish.message())) continue;
         runtime_errors_.push_back(
-            api::ValidationError{"", 0, "", "", fmt::format("publish: {}", published.message())});
+            api::ValidationError{"", 0, "", "", fmt::format("publish: {}", st->message())});
       }
       ++stats_.snapshots;
       stats_.last_translate_us = t1 - t0;

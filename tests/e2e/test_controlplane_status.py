@@ -138,3 +138,35 @@ def test_readyz_and_admin_in_snapshot_mode(tmp_path, start_gantry, make_echo):
     assert admin.get("/readyz")[0] == 200
     assert admin.json("/status")["items"] == []
     assert admin.json("/config")["ports"][0]["port"] == port.port
+
+
+def test_port_held_by_another_process_is_reported_not_fatal(tmp_path, start_gantry, make_echo):
+    import socket
+
+    from backends.snapshot import free_port
+
+    echo = make_echo("echo")
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))  # no SO_REUSEPORT: gantry's bind on this port fails
+    blocker.listen()
+    busy = blocker.getsockname()[1]
+    try:
+        d = ConfigDir(tmp_path / "cfg")
+        good = free_port()
+        d.write("gw.yaml", gateway_class() + gateway("gw", good) + gateway("busy", busy))
+        d.write("backends.yaml", backend("echo", echo.port))
+        d.write("r.yaml", http_route("r", hostnames=["a.example"]))
+        g = start_gantry(config_dir=d.path, wait_ports=[("127.0.0.1", good)])
+        admin = Admin(g.admin_address)
+        busy_gw = wait_until(lambda: admin.obj("Gateway", "default", "busy"), what="status")
+        [listener] = busy_gw["status"]["listeners"]
+        c = find_condition(listener["conditions"], "Accepted")
+        assert (c["status"], c["reason"]) == ("False", "PortUnavailable"), listener
+        errors = admin.errors()
+        assert any(str(busy) in e["message"] for e in errors), errors
+        # The other Gateway serves.
+        gw = admin.obj("Gateway", "default", "gw")
+        assert find_condition(gw["status"]["conditions"], "Programmed")["status"] == "True"
+        assert wait_until(lambda: served_by(good, "a.example") == "echo", what="routing")
+    finally:
+        blocker.close()
