@@ -3,7 +3,6 @@
 #include "api/parse.h"
 
 #include <spdlog/spdlog.h>
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -368,8 +367,14 @@ bool isDocumentStart(std::string_view line) {
          line[3] == '\n';
 }
 
-// Splits a stream at "---" lines so that a syntax error in one document does not hide the others
-// (yaml-cpp's LoadAll gives up on the whole stream at the first error).
+bool isDocumentEnd(std::string_view line) {
+  if (!line.starts_with("...")) return false;
+  return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r' ||
+         line[3] == '\n';
+}
+
+// Splits a stream at "---" lines (and after "..." lines) so that a syntax error in one document
+// does not hide the others (yaml-cpp's LoadAll gives up on the whole stream at the first error).
 std::vector<Piece> splitDocuments(std::string_view content) {
   if (content.starts_with("\xEF\xBB\xBF")) content.remove_prefix(3);  // UTF-8 BOM
   std::vector<Piece> pieces;
@@ -384,56 +389,41 @@ std::vector<Piece> splitDocuments(std::string_view content) {
       pieces.push_back(Piece{"", line_no});
     }
     pieces.back().text.append(line);
+    if (isDocumentEnd(line)) pieces.push_back(Piece{"", line_no + 1});
     ++line_no;
     pos = next;
   }
   return pieces;
 }
 
-// Counts documents without building nodes.
-class DocumentCounter : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-};
-
-// yaml-cpp 0.7 never finishes a stream with a stray ',' at document level: LoadAll keeps
-// producing empty documents until memory runs out. A stream cannot hold more documents than it
-// has lines (plus one), so a dry run that exceeds that bound is a broken stream.
-bool documentCountSane(const std::string& text) {
-  size_t max_docs = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 2;
-  std::istringstream in(text);
-  YAML::Parser parser(in);
-  DocumentCounter counter;
-  size_t docs = 0;
-  while (parser.HandleNextDocument(counter)) {
-    if (++docs > max_docs) return false;
+// True when a document's text holds anything but comments, markers, directives and null.
+bool hasContent(std::string_view text) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.starts_with("---") || line.starts_with("...")) line.remove_prefix(3);
+    if (line.starts_with("%")) continue;
+    if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r'))
+      line.remove_suffix(1);
+    if (line.empty() || line == "~" || line == "null" || line == "Null" || line == "NULL") continue;
+    return true;
   }
-  return true;
+  return false;
 }
 
 void parsePiece(const SourceFile& file, const Piece& piece, ParseResult& out) {
-  std::vector<YAML::Node> docs;
+  // One document per piece (splitDocuments cuts at every "---" and after every "..."), read with
+  // Load rather than LoadAll: yaml-cpp 0.7's LoadAll never returns on a stray ',' at document
+  // level (it keeps producing empty documents until memory runs out), and Load also skips the
+  // cost of a second pass.
+  YAML::Node doc;
   try {
-    if (!documentCountSane(piece.text)) {
-      ValidationError err;
-      err.file = file.path;
-      err.line = piece.first_line;
-      err.message = "invalid YAML: unexpected ',' outside a flow collection";
-      out.errors.push_back(std::move(err));
-      return;
-    }
-    docs = YAML::LoadAll(piece.text);
+    doc = YAML::Load(piece.text);
   } catch (const YAML::Exception& e) {
     ValidationError err;
     err.file = file.path;
@@ -449,11 +439,19 @@ void parsePiece(const SourceFile& file, const Piece& piece, ParseResult& out) {
     out.errors.push_back(std::move(err));
     return;
   }
-  DocRef ref{file.path, piece.first_line};
-  for (const auto& doc : docs) {
-    if (!doc.IsDefined() || doc.IsNull()) continue;  // empty document
-    parseObject(doc, ref, out, 0);
+  if (!doc.IsDefined() || doc.IsNull()) {
+    // Empty document, or text yaml-cpp read as nothing (such as a lone ',').
+    if (hasContent(piece.text)) {
+      ValidationError err;
+      err.file = file.path;
+      err.line = piece.first_line;
+      err.message = "invalid YAML: no document could be read";
+      out.errors.push_back(std::move(err));
+    }
+    return;
   }
+  DocRef ref{file.path, piece.first_line};
+  parseObject(doc, ref, out, 0);
 }
 
 }  // namespace
