@@ -249,6 +249,8 @@ uint32_t pickWeighted(const std::vector<uint32_t>& cum, uint32_t total, uint32_t
 // One downstream connection. Lives in the frame of serveConnection().
 class Conn {
  public:
+  static void armIdle(std::unique_ptr<Conn> self);
+
   Conn(Worker& w, tcp::socket s, std::shared_ptr<const PortKey> port)
       : w_(w), sock_(std::move(s)), port_(std::move(port)) {
     entry_.down = &sock_;
@@ -265,7 +267,7 @@ class Conn {
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
-  awaitable<void> run();
+  static awaitable<void> burst(std::unique_ptr<Conn> self);
 
  private:
   struct Exchange;
@@ -303,6 +305,7 @@ class Conn {
   ConnEntry entry_;
   RequestCtx* ctx_ = nullptr;
   bool tunnel_dead_ = false;
+  bool first_ = true;  // no request yet: the first wait uses the header timeout
 };
 
 enum class ReqFailure : uint8_t { kNone, kClientGone, kTimeout, kBadBody };
@@ -337,31 +340,44 @@ struct Conn::Exchange {
   const CompiledRule* rule = nullptr;
 };
 
-awaitable<void> Conn::run() {
-  bool first = true;
+// Idle: the connection is only this object, owned by the pending readability wait's handler (no
+// coroutine frame, no buffer: docs/life-of-a-request.md "Memory"). If the worker is destroyed
+// with the wait pending, destroying the handler destroys the connection.
+void Conn::armIdle(std::unique_ptr<Conn> self) {
+  Conn* c = self.get();
+  c->entry_.idle = true;
+  if (c->w_.draining()) return;  // closes
+  const Options& o = c->w_.options();
+  c->setDeadline(c->first_ ? o.header_timeout_ms : o.idle_timeout_ms);
+  c->sock_.async_wait(tcp::socket::wait_read,
+                      [self = std::move(self)](const asio::error_code& ec) mutable {
+                        Conn* c = self.get();
+                        if (ec || c->entry_.timed_out || c->w_.draining()) return;  // closes
+                        c->entry_.idle = false;
+                        c->ctx_ = c->w_.acquireCtx();
+                        asio::co_spawn(c->w_.io(), burst(std::move(self)), asio::detached);
+                      });
+}
+
+// Active: serves requests (pipelined ones back to back) until the connection is idle again or
+// must close. The coroutine frame owns the connection meanwhile.
+awaitable<void> Conn::burst(std::unique_ptr<Conn> self) {
+  Conn& c = *self;
   for (;;) {
-    // Idle: no buffer held; wait for readability (RFC 9112 9.3 persistence).
-    if (ctx_ == nullptr) {
-      entry_.idle = true;
-      if (w_.draining()) co_return;
-      setDeadline(first ? w_.options().header_timeout_ms : w_.options().idle_timeout_ms);
-      auto [ec] = co_await sock_.async_wait(tcp::socket::wait_read, kNoThrow);
-      if (ec || entry_.timed_out || w_.draining()) co_return;
-      entry_.idle = false;
-      ctx_ = w_.acquireCtx();
-    }
-    first = false;
-    bool keep = co_await handleRequest();
+    bool keep = co_await c.handleRequest();
+    c.first_ = false;
     if (!keep) {
       // Orderly close: stop sending, and let the client see our last response before the RST
       // that unread input would trigger.
       asio::error_code ec;
-      sock_.shutdown(tcp::socket::shutdown_send, ec);
+      c.sock_.shutdown(tcp::socket::shutdown_send, ec);
       co_return;
     }
-    if (ctx_->in.empty()) {
-      w_.releaseCtx(ctx_);
-      ctx_ = nullptr;
+    if (c.ctx_->in.empty()) {
+      c.w_.releaseCtx(c.ctx_);
+      c.ctx_ = nullptr;
+      armIdle(std::move(self));
+      co_return;
     }
   }
 }
@@ -1107,10 +1123,8 @@ awaitable<void> Conn::tunnel(tcp::socket& up) {
 
 }  // namespace
 
-awaitable<void> serveConnection(Worker& worker, tcp::socket socket,
-                                std::shared_ptr<const PortKey> port) {
-  Conn conn(worker, std::move(socket), std::move(port));
-  co_await conn.run();
+void serveConnection(Worker& worker, tcp::socket socket, std::shared_ptr<const PortKey> port) {
+  Conn::armIdle(std::make_unique<Conn>(worker, std::move(socket), std::move(port)));
 }
 
 awaitable<void> acceptLoop(Worker& worker, std::shared_ptr<tcp::acceptor> acceptor,

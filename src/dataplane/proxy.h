@@ -14,9 +14,10 @@ namespace gantry::dataplane {
 asio::awaitable<void> acceptLoop(Worker& worker, std::shared_ptr<asio::ip::tcp::acceptor> acceptor,
                                  std::shared_ptr<const PortKey> port);
 
-// Serves one downstream connection until it closes. Runs on the worker thread. The socket may be
-// any stream socket (the fuzz target passes one end of a socketpair).
-asio::awaitable<void> serveConnection(Worker& worker, asio::ip::tcp::socket socket,
-                                      std::shared_ptr<const PortKey> port);
+// Serves one downstream connection until it closes (returns at once; the connection lives on in
+// its pending operations). Worker thread only. The socket may be any stream socket (the fuzz
+// target passes one end of a socketpair).
+void serveConnection(Worker& worker, asio::ip::tcp::socket socket,
+                     std::shared_ptr<const PortKey> port);
 
 }  // namespace gantry::dataplane

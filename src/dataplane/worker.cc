@@ -239,7 +239,7 @@ void Worker::closeIdleUpstreams(bool all) {
 
 void Worker::startConnection(tcp::socket socket, std::shared_ptr<const PortKey> port) {
   ++stats_.connections_accepted;
-  asio::co_spawn(*io_, serveConnection(*this, std::move(socket), std::move(port)), asio::detached);
+  serveConnection(*this, std::move(socket), std::move(port));
 }
 
 }  // namespace gantry::dataplane
