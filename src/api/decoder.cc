@@ -342,7 +342,8 @@ std::vector<V> Decoder::list(const V& v, size_t min_items, size_t max_items) {
 }
 
 std::map<std::string, std::string> Decoder::strMap(const V& v, const StrSpec& key_spec,
-                                                   const StrSpec& value_spec, size_t max_props) {
+                                                   const StrSpec& value_spec, size_t max_props,
+                                                   std::string_view key_message) {
   std::map<std::string, std::string> out;
   if (!object(v)) return out;
   noDuplicates(v);
@@ -359,7 +360,8 @@ std::map<std::string, std::string> Decoder::strMap(const V& v, const StrSpec& ke
     if ((key_spec.max_len >= 0 && len > static_cast<size_t>(key_spec.max_len)) ||
         len < static_cast<size_t>(key_spec.min_len) ||
         (key_spec.pattern && !patternMatches(key_spec.pattern, key))) {
-      fail(kv, fmt::format("Invalid value: {}: key is not valid", quote(key)));
+      fail(kv, key_message.empty() ? fmt::format("Invalid value: {}: key is not valid", quote(key))
+                                   : fmt::format("Invalid value: \"object\": {}", key_message));
       continue;
     }
     V val{it->second, v.path + "." + key, lineOf(it->first, v.line)};

@@ -93,8 +93,10 @@ class Decoder {
   // Sequences: checks the type and min/max items; returns the items with their paths.
   std::vector<V> list(const V& v, size_t min_items = 0, size_t max_items = SIZE_MAX);
   // String-to-string maps (labels, options...).
+  // `key_message` replaces the default message for a key that fails `key_spec`.
   std::map<std::string, std::string> strMap(const V& v, const StrSpec& key_spec,
-                                            const StrSpec& value_spec, size_t max_props = SIZE_MAX);
+                                            const StrSpec& value_spec, size_t max_props = SIZE_MAX,
+                                            std::string_view key_message = {});
   // A set-typed list of strings (x-kubernetes-list-type=set): duplicates rejected.
   std::vector<std::string> strSet(const V& v, const StrSpec& item, size_t max_items);
 

@@ -891,11 +891,16 @@ void decodeGateway(Decoder& d, const V& root, const std::string& version, Gatewa
       }
     };
     V labels = d.field(infra, "labels");
-    out.infrastructure_labels = d.strMap(labels, specs::kLabelKey, specs::kLabelValue, 8);
+    out.infrastructure_labels =
+        d.strMap(labels, specs::kLabelKey, specs::kLabelValue, 8,
+                 "Label keys must be in the form of an optional DNS subdomain prefix followed by a "
+                 "required name segment of up to 63 characters.");
     keyRules(labels, out.infrastructure_labels, "label");
     V annotations = d.field(infra, "annotations");
     out.infrastructure_annotations =
-        d.strMap(annotations, specs::kAnnotationKey, specs::kAnnotationValue, 16);
+        d.strMap(annotations, specs::kAnnotationKey, specs::kAnnotationValue, 16,
+                 "Annotation keys must be in the form of an optional DNS subdomain prefix followed "
+                 "by a required name segment of up to 63 characters.");
     keyRules(annotations, out.infrastructure_annotations, "annotation");
     V params = d.field(infra, "parametersRef");
     if (d.object(params)) out.infrastructure_parameters_ref = decodeParametersRef(d, params, true);

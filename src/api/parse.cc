@@ -240,11 +240,11 @@ void parseObject(const YAML::Node& node, const DocRef& doc, ParseResult& out, in
   std::string kind = peek(node, "kind");
   std::string name = peek(child(node, "metadata"), "name");
   std::string ns = peek(child(node, "metadata"), "namespace");
-  if (kind == "List" || kind.ends_with("List")) {
-    if (kind == "List" && api_version == "v1") {
-      parseList(node, doc, out, list_depth, line);
-      return;
-    }
+  // `kind: List` (what `kubectl get -o yaml` prints) and typed lists such as HTTPRouteList: like
+  // kubectl, any *List object with an items array is a list of objects.
+  if (kind.ends_with("List") && child(node, "items").IsSequence()) {
+    parseList(node, doc, out, list_depth, line);
+    return;
   }
   std::string group, version = api_version;
   if (auto slash = api_version.find('/'); slash != std::string::npos) {

@@ -136,11 +136,18 @@ items:
 - apiVersion: example.com/v1
   kind: Widget
   metadata: {name: w}
+- apiVersion: gateway.networking.k8s.io/v1
+  kind: HTTPRouteList
+  items:
+  - apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: typed}
+    spec: {}
 )");
   ASSERT_EQ(r.errors.size(), 1u) << errorsToString(r);
   EXPECT_EQ(r.errors[0].object, "HTTPRoute default/bad");
   EXPECT_EQ(r.errors[0].line, 11);
-  EXPECT_EQ(r.objects.http_routes.size(), 1u);
+  EXPECT_EQ(r.objects.http_routes.size(), 2u);
   EXPECT_EQ(r.objects.config_maps.size(), 1u);
 }
 

@@ -524,6 +524,14 @@ std::vector<Case> cases() {
           "HTTP}]\ninfrastructure:\n  labels:\n" +
           many("    l$i: v", 9)),
        "spec.infrastructure.labels", "Too many"},
+      {"infrastructure annotation key",
+       gw("gatewayClassName: gantry\nlisteners: [{name: a, port: 80, protocol: "
+          "HTTP}]\ninfrastructure: {annotations: {'bad key': v}}"),
+       "spec.infrastructure.annotations", "Annotation keys must be in the form"},
+      {"unquoted timestamp is a string",
+       "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: a, "
+       "creationTimestamp: 2024-01-02T03:04:05Z}\nspec: {}\n",
+       "", ""},
       {"allowedListeners from enum",
        gw("gatewayClassName: gantry\nlisteners: [{name: a, port: 80, protocol: "
           "HTTP}]\nallowedListeners: {namespaces: {from: Any}}"),
