@@ -507,6 +507,7 @@ class Translator {
   void overlappingTls(GatewayCtx& g);
   void portClashes(const std::vector<GatewayCtx*>& order);
   void gatewayStatus(GatewayCtx& g);
+  std::optional<RefProblem> gatewayClientCertificate(const GatewayCtx& g) const;
   void listenerSetStatus(ListenerSetCtx& s);
   api::ListenerStatus listenerStatus(const ListenerCtx& l) const;
 
@@ -1174,6 +1175,40 @@ void Translator::gateways() {
   }
 }
 
+// spec.tls.backend.clientCertificateRef: the certificate gantry would present to backends.
+// Checked for status (InvalidClientCertificateRef / RefNotPermitted); the IR has no field for it
+// yet, so it is not used on the wire.
+std::optional<RefProblem> Translator::gatewayClientCertificate(const GatewayCtx& g) const {
+  if (!g.gw->backend_client_certificate_ref) return std::nullopt;
+  const auto& ref = *g.gw->backend_client_certificate_ref;
+  const std::string& gw_ns = g.gw->metadata.namespace_;
+  const std::string ns = ref.namespace_.value_or(gw_ns);
+  if (!ref.group.empty() || ref.kind != "Secret") {
+    return RefProblem{"InvalidClientCertificateRef",
+                      "clientCertificateRef " + (ref.group.empty() ? "" : ref.group + "/") +
+                          ref.kind + " " + ref.name + " is not a Secret"};
+  }
+  if (!grants_.allowed(kGroup, "Gateway", gw_ns, "", "Secret", ns, ref.name)) {
+    return RefProblem{"RefNotPermitted", "clientCertificateRef to Secret " + key(ns, ref.name) +
+                                             " is not permitted by any ReferenceGrant"};
+  }
+  auto it = secrets_.find(key(ns, ref.name));
+  if (it == secrets_.end()) {
+    return RefProblem{"InvalidClientCertificateRef",
+                      "Secret " + key(ns, ref.name) + " does not exist"};
+  }
+  const auto& data = it->second->data;
+  auto crt = data.find("tls.crt");
+  auto k = data.find("tls.key");
+  if (crt == data.end() || k == data.end() ||
+      crt->second.find("-----BEGIN CERTIFICATE-----") == std::string::npos ||
+      k->second.find("PRIVATE KEY-----") == std::string::npos) {
+    return RefProblem{"InvalidClientCertificateRef",
+                      "Secret " + key(ns, ref.name) + " has no PEM tls.crt and tls.key"};
+  }
+  return std::nullopt;
+}
+
 void Translator::gatewayStatus(GatewayCtx& g) {
   api::ObjectStatus st;
   st.api_version = std::string(kApiVersion);
@@ -1193,10 +1228,17 @@ void Translator::gatewayStatus(GatewayCtx& g) {
   }
   bool resolved = true;
   for (const auto& l : g.listeners) resolved &= l.resolved;
-  st.conditions.push_back(resolved
-                              ? makeCondition("ResolvedRefs", true, "ResolvedRefs")
-                              : makeCondition("ResolvedRefs", false, "ListenersNotResolved",
-                                              "one or more listeners have unresolved references"));
+  if (auto problem = gatewayClientCertificate(g)) {
+    // Gateway-level references (spec.tls.backend.clientCertificateRef) take precedence over
+    // the summary of the listeners' ResolvedRefs.
+    st.conditions.push_back(
+        makeCondition("ResolvedRefs", false, problem->reason, problem->message));
+  } else {
+    st.conditions.push_back(
+        resolved ? makeCondition("ResolvedRefs", true, "ResolvedRefs")
+                 : makeCondition("ResolvedRefs", false, "ListenersNotResolved",
+                                 "one or more listeners have unresolved references"));
+  }
   if (g.insecure_frontend) {
     st.conditions.push_back(makeCondition("InsecureFrontendValidationMode", true,
                                           "ConfigurationChanged",

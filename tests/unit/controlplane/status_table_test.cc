@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,9 @@ std::string describe(const api::ObjectStatus& s) {
   }
   return out;
 }
+
+// gtest prints a failing parameter; the case name says more than its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 class StatusTable : public ::testing::TestWithParam<Case> {};
 
@@ -271,6 +275,40 @@ const std::vector<Case>& cases() {
          o.gateways[0].listeners = {httpsListener("https", 443, std::nullopt, {"cert"}, "certs")};
        },
        {{"Gateway", "infra", "gw", "listener:https", "ResolvedRefs", "False", "RefNotPermitted"}}},
+      {"BackendClientCertificateMissing",
+       [](api::ObjectSet& o) {
+         api::ObjectReference r;
+         r.name = "nonexistent-certificate";
+         o.gateways[0].backend_client_certificate_ref = r;
+       },
+       {{"Gateway", "infra", "gw", "", "ResolvedRefs", "False", "InvalidClientCertificateRef"},
+        {"Gateway", "infra", "gw", "", "Accepted", "True", "Accepted"}}},
+      {"BackendClientCertificateUnsupportedGroup",
+       [](api::ObjectSet& o) {
+         o.secrets.push_back(tlsSecret("infra", "cert"));
+         api::ObjectReference r;
+         r.group = "wrong.group.company.io";
+         r.name = "cert";
+         o.gateways[0].backend_client_certificate_ref = r;
+       },
+       {{"Gateway", "infra", "gw", "", "ResolvedRefs", "False", "InvalidClientCertificateRef"}}},
+      {"BackendClientCertificateCrossNamespaceWithoutGrant",
+       [](api::ObjectSet& o) {
+         o.secrets.push_back(tlsSecret("certs", "cert"));
+         api::ObjectReference r;
+         r.name = "cert";
+         r.namespace_ = "certs";
+         o.gateways[0].backend_client_certificate_ref = r;
+       },
+       {{"Gateway", "infra", "gw", "", "ResolvedRefs", "False", "RefNotPermitted"}}},
+      {"BackendClientCertificateValid",
+       [](api::ObjectSet& o) {
+         o.secrets.push_back(tlsSecret("infra", "cert"));
+         api::ObjectReference r;
+         r.name = "cert";
+         o.gateways[0].backend_client_certificate_ref = r;
+       },
+       {{"Gateway", "infra", "gw", "", "ResolvedRefs", "True", "ResolvedRefs"}}},
       {"UnsupportedAddressType",
        [](api::ObjectSet& o) { o.gateways[0].addresses = {{"Hostname", "gw.example.com"}}; },
        {{"Gateway", "infra", "gw", "", "Accepted", "False", "UnsupportedAddress"}}},
