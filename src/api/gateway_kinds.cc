@@ -727,7 +727,7 @@ bool hasReplacePrefix(const HttpRouteFilter& f, bool redirect) {
          (*p)->replace_prefix_match.has_value();
 }
 
-HttpRouteRule decodeHttpRule(Decoder& d, const V& v) {
+HttpRouteRule decodeHttpRule(Decoder& d, const V& v, size_t& raw_matches) {
   HttpRouteRule r;
   d.strict(
       v, {"name", "matches", "filters", "backendRefs", "timeouts", "retry", "sessionPersistence"});
@@ -737,9 +737,13 @@ HttpRouteRule decodeHttpRule(Decoder& d, const V& v) {
     if (!d.require(m) || !d.object(m)) continue;
     r.matches.push_back(decodeHttpMatch(d, m));
   }
-  // CRD default: matches = [{path: {type: PathPrefix, value: "/"}}]. An explicit empty list means
-  // the same thing ("If no matches are specified, the default is a prefix path match on '/'").
+  // CRD default when absent: matches = [{path: {type: PathPrefix, value: "/"}}]. An explicit
+  // empty list means the same for routing ("If no matches are specified, the default is a prefix
+  // path match on '/'"), so it is filled in too; the CEL rules below still see what the API server
+  // stores (an empty list), through raw_matches.
+  const bool explicit_empty = matches.has() && matches.n.IsSequence() && matches.n.size() == 0;
   if (r.matches.empty()) r.matches.push_back(HttpRouteMatch{HttpPathMatch{}, {}, {}, {}});
+  raw_matches = explicit_empty ? 0 : r.matches.size();
   V filters = d.field(v, "filters");
   r.filters = decodeFilters(d, filters, false);
   V backends = d.field(v, "backendRefs");
@@ -789,7 +793,7 @@ HttpRouteRule decodeHttpRule(Decoder& d, const V& v) {
     d.fail(v, cel("RequestRedirect filter must not be used together with backendRefs"));
   }
   auto onePrefixMatch = [&] {
-    return r.matches.size() == 1 && r.matches[0].path && r.matches[0].path->type == "PathPrefix";
+    return raw_matches == 1 && r.matches[0].path && r.matches[0].path->type == "PathPrefix";
   };
   for (bool redirect : {true, false}) {
     const char* which = redirect ? "RequestRedirect" : "URLRewrite";
@@ -1007,9 +1011,10 @@ void decodeHttpRoute(Decoder& d, const V& root, const std::string& version, Http
   size_t total_matches = 0;
   for (const V& item : items) {
     if (!d.require(item) || !d.object(item)) continue;
-    out.rules.push_back(decodeHttpRule(d, item));
+    size_t raw_matches = 0;
+    out.rules.push_back(decodeHttpRule(d, item, raw_matches));
     names.push_back(out.rules.back().name);
-    total_matches += out.rules.back().matches.size();
+    total_matches += raw_matches;
   }
   if (total_matches > 128) {
     d.fail(rules, cel("While 16 rules and 64 matches per rule are allowed, the total number of "

@@ -207,6 +207,11 @@ std::vector<Case> cases() {
             "replacePrefixMatch: /b}}}\n" +
             kBackend),
        "", ""},
+      {"replacePrefixMatch with explicitly no matches",
+       rule("matches: []\nfilters:\n- {type: URLRewrite, urlRewrite: {path: {type: "
+            "ReplacePrefixMatch, replacePrefixMatch: /b}}}\n" +
+            kBackend),
+       "spec.rules[0]", "When using URLRewrite filter with path.replacePrefixMatch"},
       {"replacePrefixMatch in a backendRef filter",
        rule("matches: [{path: {type: Exact, value: /a}}]\nbackendRefs:\n- name: s\n  port: 80\n  "
             "filters:\n  - {type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, "
