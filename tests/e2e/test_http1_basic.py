@@ -311,3 +311,48 @@ def test_interim_1xx_then_final(gw):
     # the generation of the 1xx response."
     assert [r.status for r in interim] == [103], interim
     assert interim[0].header("link") == "</a.css>; rel=preload"
+
+
+@pytest.fixture
+def isolated(make_echo, start_gantry):
+    exact, wild, other, catch, p2b = (make_echo(n) for n in ("exact", "wild", "other", "catch", "p2"))
+    snap = Snapshot()
+    for e in (exact, wild, other, catch, p2b):
+        snap.backend(e.name, [e])
+    p = snap.http_port()
+    # Listeners most specific first (ir.h): a request is matched only against the first listener
+    # whose hostname matches its Host (Gateway API listener isolation).
+    la = p.listener("a.example")
+    la.route("/exact", "exact", hostname="a.example", match="Exact")
+    lw = p.listener("*.wild.example")
+    lw.route("/", "wild", hostname="*.wild.example")
+    lc = p.listener("")
+    lc.route("/only-here", "other")
+    lc.route("/", "catch")
+    p2 = snap.http_port()
+    p2.route("/", "p2")
+    start_gantry(snap)
+    return p.port, p2.port
+
+
+@pytest.mark.parametrize("host,target,expect", [
+    ("a.example", "/exact", "exact"),
+    ("a.example", "/exact/", 404),  # Exact: no prefix, no trailing-slash leniency
+    ("a.example", "/exactly", 404),
+    ("a.example", "/only-here", 404),  # isolation: the catch-all listener is not consulted
+    ("x.wild.example", "/any", "wild"),
+    ("y.x.wild.example", "/any", "wild"),  # a wildcard matches one or more labels
+    ("wild.example", "/only-here", "other"),  # "*.wild.example" does not match wild.example
+    ("b.example", "/", "catch"),
+])
+def test_listener_isolation_and_host_matching(isolated, host, target, expect):
+    r = roundtrip(isolated[0], host=host, target=target)
+    if expect == 404:
+        assert r.status == 404 and r.header("x-echo-backend") is None
+    else:
+        assert r.status == 200 and r.header("x-echo-backend") == expect
+
+
+def test_second_port_has_its_own_routes(isolated):
+    r = roundtrip(isolated[1], host="a.example", target="/exact")
+    assert r.status == 200 and r.header("x-echo-backend") == "p2"
