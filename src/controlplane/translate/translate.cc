@@ -344,8 +344,10 @@ struct PendingEntry {
   // Sort key, HTTPRoute matching precedence.
   int host_class = 0;  // 0 exact, 1 wildcard, 2 any
   size_t host_len = 0;
-  int path_rank = 0;  // 0 Exact, 1 RegularExpression, 2 PathPrefix
+  int path_rank = 0;  // 0 Exact, 1 RegularExpression, 2 PathPrefix, 3 GRPCRoute method match
   size_t path_len = 0;
+  size_t grpc_service_len = 0;  // GRPCRoute: characters in the matching service, then method
+  size_t grpc_method_len = 0;
   bool has_method = false;
   size_t headers = 0;
   size_t queries = 0;
@@ -1752,8 +1754,15 @@ std::vector<ir::Filter> Translator::convertFilters(const std::vector<api::HttpRo
 
 int hostClass(const std::string& h) { return h.empty() ? 2 : (isWildcard(h) ? 1 : 0); }
 
+// Precedence inputs of a GRPCRoute match, which its path match no longer shows.
+struct GrpcKey {
+  size_t service_len = 0;
+  size_t method_len = 0;
+};
+
 void addEntry(ListenerCtx& l, const RouteCtx& rc, const std::string& host, const ir::Match& m,
-              uint32_t rule_index, uint32_t listener_rule, uint32_t match_index) {
+              uint32_t rule_index, uint32_t listener_rule, uint32_t match_index,
+              const GrpcKey* grpc) {
   PendingEntry e;
   e.host_class = hostClass(host);
   e.host_len = host.size();
@@ -1761,6 +1770,14 @@ void addEntry(ListenerCtx& l, const RouteCtx& rc, const std::string& host, const
                 : m.path.type == ir::PathMatchType::kRegularExpression ? 1
                                                                        : 2;
   e.path_len = m.path.value.size();
+  if (grpc) {
+    // GRPCRouteRule.matches: "Characters in a matching service. Characters in a matching method.
+    // Header matches." (after hostname). HTTPRoutes never share a hostname with GRPCRoutes on a
+    // listener (see httpGrpcConflicts), so the two orders never interleave for one request.
+    e.path_rank = 3;
+    e.grpc_service_len = grpc->service_len;
+    e.grpc_method_len = grpc->method_len;
+  }
   e.has_method = !m.method.empty();
   e.headers = m.headers.size();
   e.queries = m.query_params.size();
@@ -1776,7 +1793,8 @@ void addEntry(ListenerCtx& l, const RouteCtx& rc, const std::string& host, const
 // Adds a route's rules to every programmed listener it attached to.
 void addHttpRouteToListeners(const RouteCtx& rc, std::vector<ParentEval>& parents,
                              const std::vector<ir::Rule>& rules,
-                             const std::vector<std::vector<ir::Match>>& matches) {
+                             const std::vector<std::vector<ir::Match>>& matches,
+                             const std::vector<std::vector<GrpcKey>>* grpc_keys = nullptr) {
   for (auto& pe : parents) {
     if (!pe.accepted) continue;
     for (auto& a : pe.attachments) {
@@ -1792,7 +1810,8 @@ void addHttpRouteToListeners(const RouteCtx& rc, std::vector<ParentEval>& parent
         if (!hosts.insert(h).second) continue;
         for (uint32_t ri = 0; ri < rules.size(); ++ri) {
           for (uint32_t mi = 0; mi < matches[ri].size(); ++mi) {
-            addEntry(l, rc, h, matches[ri][mi], ri, it->second + ri, mi);
+            addEntry(l, rc, h, matches[ri][mi], ri, it->second + ri, mi,
+                     grpc_keys ? &(*grpc_keys)[ri][mi] : nullptr);
           }
         }
       }
@@ -1935,6 +1954,7 @@ void Translator::grpcRoute(const api::GrpcRoute& route, RouteCtx& rc,
   std::optional<RefProblem> rule_problem;
   std::vector<ir::Rule> rules;
   std::vector<std::vector<ir::Match>> matches;
+  std::vector<std::vector<GrpcKey>> grpc_keys;
   std::vector<std::string> services;
   std::string dropped;
   size_t invalid_rules = 0;
@@ -2010,11 +2030,22 @@ void Translator::grpcRoute(const api::GrpcRoute& route, RouteCtx& rc,
       }
       return x;
     };
+    std::vector<GrpcKey> keys;
     if (r.matches.empty()) {
       ms.push_back(convert(nullptr));
+      keys.emplace_back();
     } else {
-      for (const auto& m : r.matches) ms.push_back(convert(&m));
+      for (const auto& m : r.matches) {
+        ms.push_back(convert(&m));
+        GrpcKey k;
+        if (m.method) {
+          k.service_len = m.method->service ? m.method->service->size() : 0;
+          k.method_len = m.method->method ? m.method->method->size() : 0;
+        }
+        keys.push_back(k);
+      }
     }
+    grpc_keys.push_back(std::move(keys));
     rules.push_back(std::move(rule));
     matches.push_back(std::move(ms));
   }
@@ -2029,7 +2060,7 @@ void Translator::grpcRoute(const api::GrpcRoute& route, RouteCtx& rc,
       for (const auto& s : services)
         service_gateways_[s].insert(
             key(pe.gateway->gw->metadata.namespace_, pe.gateway->gw->metadata.name));
-  addHttpRouteToListeners(rc, parents, rules, matches);
+  addHttpRouteToListeners(rc, parents, rules, matches, &grpc_keys);
 }
 
 void Translator::l4Route(const api::L4Route& route, RouteCtx& rc) {
@@ -2326,7 +2357,12 @@ bool entryBefore(const PendingEntry& a, const PendingEntry& b) {
   // RegularExpression precedence is implementation-specific: gantry puts it between Exact and
   // PathPrefix (longer patterns first), so that a regex is not shadowed by a catch-all prefix.
   if (a.path_rank != b.path_rank) return a.path_rank < b.path_rank;
-  if (a.path_rank != 0 && a.path_len != b.path_len) return a.path_len > b.path_len;
+  if (a.path_rank == 3) {
+    if (a.grpc_service_len != b.grpc_service_len) return a.grpc_service_len > b.grpc_service_len;
+    if (a.grpc_method_len != b.grpc_method_len) return a.grpc_method_len > b.grpc_method_len;
+  } else if (a.path_rank != 0 && a.path_len != b.path_len) {
+    return a.path_len > b.path_len;
+  }
   if (a.has_method != b.has_method) return a.has_method;
   if (a.headers != b.headers) return a.headers > b.headers;
   if (a.queries != b.queries) return a.queries > b.queries;

@@ -473,7 +473,7 @@ TEST(Grpc, MethodMatchesBecomePathMatches) {
   api::GrpcRouteRule rr;
   api::GrpcRouteMatch full, svc_only, method_only;
   full.method = api::GrpcMethodMatch{"Exact", "pkg.Svc", "Get"};
-  svc_only.method = api::GrpcMethodMatch{"Exact", "pkg.Other", std::nullopt};
+  svc_only.method = api::GrpcMethodMatch{"Exact", "pkg.Svc", std::nullopt};
   method_only.method = api::GrpcMethodMatch{"Exact", std::nullopt, "List"};
   rr.matches = {svc_only, full, method_only};
   rr.backend_refs = {backend("web", 8080)};
@@ -484,10 +484,11 @@ TEST(Grpc, MethodMatchesBecomePathMatches) {
   ASSERT_EQ(l.entries.size(), 3u);
   EXPECT_EQ(l.entries[0].match.path.type, ir::PathMatchType::kExact);
   EXPECT_EQ(l.entries[0].match.path.value, "/pkg.Svc/Get");
-  EXPECT_EQ(l.entries[1].match.path.type, ir::PathMatchType::kRegularExpression);
-  EXPECT_EQ(l.entries[1].match.path.value, "/[^/]+/List");
-  EXPECT_EQ(l.entries[2].match.path.type, ir::PathMatchType::kPathPrefix);
-  EXPECT_EQ(l.entries[2].match.path.value, "/pkg.Other");  // PathPrefix is segment-wise
+  // GRPCRoute precedence: characters in the matching service, then in the method.
+  EXPECT_EQ(l.entries[1].match.path.type, ir::PathMatchType::kPathPrefix);
+  EXPECT_EQ(l.entries[1].match.path.value, "/pkg.Svc");  // PathPrefix is segment-wise
+  EXPECT_EQ(l.entries[2].match.path.type, ir::PathMatchType::kRegularExpression);
+  EXPECT_EQ(l.entries[2].match.path.value, "/[^/]+/List");
   EXPECT_TRUE(l.rules[l.entries[0].rule].grpc);
   // gRPC backends default to HTTP/2 cleartext.
   const auto& b = l.rules[l.entries[0].rule].backends[0].backend;
