@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <random>
+#include <thread>
 
 #include "api/parse.h"
 #include "test_util.h"
@@ -346,6 +347,41 @@ TEST(ParseFile, RecursiveAliasIsRejected) {
   EXPECT_EQ(r.objects.http_routes.size(), 0u);
   r = testing::parseText("a: &a [1, *a]\n");
   EXPECT_FALSE(r.errors.empty());
+}
+
+}  // namespace
+}  // namespace gantry::api
+
+
+namespace gantry::api {
+namespace {
+
+// The file provider may parse several files at once: parseFile keeps no shared mutable state
+// beyond the (locked) compiled-pattern cache.
+TEST(ParseFile, ConcurrentParsesAgree) {
+  std::string text;
+  for (int i = 0; i < 50; ++i) {
+    text += "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r" +
+            std::to_string(i) +
+            "}\nspec:\n  hostnames: [a.example.com]\n  rules: [{matches: [{path: {value: /x}, "
+            "headers: [{name: h, value: v}]}], backendRefs: [{name: s, port: 80}]}]\n";
+  }
+  text +=
+      "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: bad}\n"
+      "spec: {hostnames: [BAD]}\n";
+  std::vector<ParseResult> results(4);
+  std::vector<std::thread> threads;
+  for (auto& r : results) {
+    threads.emplace_back([&r, &text] { parseFile(SourceFile{"t.yaml", text}, r); });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) {
+    EXPECT_EQ(r.objects.http_routes.size(), 50u);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].toString(), results[0].errors[0].toString());
+    EXPECT_EQ(r.objects.http_routes[7].metadata.spec_hash,
+              results[0].objects.http_routes[7].metadata.spec_hash);
+  }
 }
 
 }  // namespace
