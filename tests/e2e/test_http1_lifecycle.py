@@ -52,6 +52,9 @@ def test_sigterm_drains_in_flight_request(make_echo, start_gantry):
     t.join(15)
     assert "error" not in out, out.get("error")
     assert seen(out["resp"])["target"] == "/inflight"
+    # The in-flight response tells its client that this connection ends (RFC 9112 section 9.6), so
+    # the client does not race a next request against the close.
+    assert "close" in (out["resp"].header("connection") or "").lower()
     rc = s.g.wait(10)
     elapsed = time.monotonic() - t0
     assert rc == 0, f"exit code {rc}"
