@@ -88,10 +88,10 @@ void readDataMap(Decoder& d, const V& v, bool binary, std::map<std::string, std:
                  bool overwrite, std::set<std::string>* seen_keys) {
   if (!d.object(v)) return;
   d.noDuplicates(v);
-  for (auto it = v.n.begin(); it != v.n.end(); ++it) {
-    if (!it->first.IsScalar()) continue;
-    std::string key = it->first.Scalar();
-    V val{it->second, v.path + "[" + key + "]", d.lineOf(it->first, v.line)};
+  for (const MapEntry& e : mapEntries(v.n)) {
+    if (!e.key.IsScalar()) continue;
+    std::string key = e.key.Scalar();
+    V val{e.value, v.path + "[" + key + "]", d.lineOf(e.key, v.line)};
     if (!configKeyOk(d, val, key)) continue;
     if (seen_keys && !seen_keys->insert(key).second) {
       d.fail(val, "Invalid value: duplicate of key present in data");

@@ -114,6 +114,66 @@ std::string quote(std::string_view s) {
 
 }  // namespace
 
+bool isMergeKey(const YAML::Node& key) {
+  return key.IsScalar() && key.Tag() != "!" && key.Scalar() == "<<";
+}
+
+namespace {
+constexpr int kMaxMergeDepth = 8;
+constexpr int kMaxMergedMaps = 64;
+
+bool hasMergeKey(const YAML::Node& map) {
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    YAML::Node k = it->first;
+    if (isMergeKey(k)) return true;
+  }
+  return false;
+}
+
+// `budget` bounds the mappings visited: merge keys can reference the same anchor many times over
+// and nest ("<<: [*a, *a, ...]" at every level), which would otherwise grow exponentially.
+void collectEntries(const YAML::Node& map, std::vector<MapEntry>& out, std::set<std::string>& seen,
+                    int depth, int& budget) {
+  if (--budget < 0) return;
+  std::vector<YAML::Node> merges;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    YAML::Node k = it->first;
+    if (isMergeKey(k)) {
+      merges.push_back(it->second);
+      continue;
+    }
+    if (k.IsScalar() && !seen.insert(k.Scalar()).second) continue;  // overridden
+    out.push_back(MapEntry{k, it->second});
+  }
+  if (depth >= kMaxMergeDepth) return;
+  for (const YAML::Node& m : merges) {
+    // "<<: *a" merges one mapping, "<<: [*a, *b]" several, earlier ones taking precedence.
+    if (m.IsMap()) {
+      collectEntries(m, out, seen, depth + 1, budget);
+    } else if (m.IsSequence()) {
+      for (auto it = m.begin(); it != m.end(); ++it) {
+        YAML::Node item = *it;
+        if (item.IsMap()) collectEntries(item, out, seen, depth + 1, budget);
+      }
+    }
+  }
+}
+}  // namespace
+
+std::vector<MapEntry> mapEntries(const YAML::Node& map) {
+  std::vector<MapEntry> out;
+  if (!map.IsMap()) return out;
+  if (!hasMergeKey(map)) {
+    for (auto it = map.begin(); it != map.end(); ++it)
+      out.push_back(MapEntry{it->first, it->second});
+    return out;
+  }
+  std::set<std::string> seen;
+  int budget = kMaxMergedMaps;
+  collectEntries(map, out, seen, 0, budget);
+  return out;
+}
+
 ScalarKind classifyScalar(const YAML::Node& n) {
   if (!n.IsDefined() || n.IsNull()) return ScalarKind::kNull;
   if (!n.IsScalar()) return ScalarKind::kString;
@@ -192,10 +252,20 @@ bool Decoder::object(const V& v) {
 V Decoder::field(const V& parent, std::string_view key) const {
   std::string path = parent.path.empty() ? std::string(key) : parent.path + "." + std::string(key);
   if (parent.has() && parent.n.IsMap()) {
+    bool merges = false;
     for (auto it = parent.n.begin(); it != parent.n.end(); ++it) {
       YAML::Node k = it->first;
-      if (k.IsScalar() && k.Scalar() == key) {
+      if (isMergeKey(k)) {
+        merges = true;
+      } else if (k.IsScalar() && k.Scalar() == key) {
         return V{it->second, std::move(path), lineOf(k, parent.line)};
+      }
+    }
+    if (merges) {
+      for (const MapEntry& e : mapEntries(parent.n)) {
+        if (e.key.IsScalar() && e.key.Scalar() == key) {
+          return V{e.value, std::move(path), lineOf(e.key, parent.line)};
+        }
       }
     }
   }
@@ -228,10 +298,29 @@ void Decoder::strict(const V& parent, std::initializer_list<std::string_view> kn
     }
     const std::string& name = k.Scalar();
     std::string path = parent.path.empty() ? name : parent.path + "." + name;
+    if (isMergeKey(k)) {
+      YAML::Node m = it->second;
+      bool ok = m.IsMap();
+      if (m.IsSequence()) {
+        ok = true;
+        for (auto mi = m.begin(); mi != m.end(); ++mi) ok = ok && YAML::Node(*mi).IsMap();
+      }
+      if (!ok) fail(lineOf(k, parent.line), path, "a merge key (<<) must refer to mappings");
+      continue;
+    }
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       fail(lineOf(k, parent.line), path, "unknown field");
     } else if (!seen.insert(name).second) {
       fail(lineOf(k, parent.line), path, "duplicate field");
+    }
+  }
+  // Keys brought in by merge keys obey the same schema.
+  for (const MapEntry& e : mapEntries(parent.n)) {
+    if (!e.key.IsScalar() || seen.count(e.key.Scalar())) continue;
+    const std::string& name = e.key.Scalar();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      fail(lineOf(e.key, parent.line), parent.path.empty() ? name : parent.path + "." + name,
+           "unknown field");
     }
   }
 }
@@ -351,10 +440,10 @@ std::map<std::string, std::string> Decoder::strMap(const V& v, const StrSpec& ke
     fail(v, fmt::format("Too many: {}: must have at most {} items", v.n.size(), max_props));
     return out;
   }
-  for (auto it = v.n.begin(); it != v.n.end(); ++it) {
-    if (!it->first.IsScalar()) continue;  // reported by noDuplicates
-    std::string key = it->first.Scalar();
-    V kv{it->first, v.path, lineOf(it->first, v.line)};
+  for (const MapEntry& e : mapEntries(v.n)) {
+    if (!e.key.IsScalar()) continue;  // reported by noDuplicates
+    std::string key = e.key.Scalar();
+    V kv{e.key, v.path, lineOf(e.key, v.line)};
     // Keys are always strings in JSON; check the key's own constraints.
     size_t len = utf8Length(key);
     if ((key_spec.max_len >= 0 && len > static_cast<size_t>(key_spec.max_len)) ||
@@ -364,7 +453,7 @@ std::map<std::string, std::string> Decoder::strMap(const V& v, const StrSpec& ke
                                    : fmt::format("Invalid value: \"object\": {}", key_message));
       continue;
     }
-    V val{it->second, v.path + "." + key, lineOf(it->first, v.line)};
+    V val{e.value, v.path + "." + key, lineOf(e.key, v.line)};
     if (!val.has()) {
       // JSON null in a map[string]string becomes "" in Go.
       out[key] = "";
@@ -439,11 +528,10 @@ std::optional<uint64_t> canonicalHash(const YAML::Node& n, uint64_t seed, size_t
       // came from and would rewrite the document.
       std::vector<std::pair<std::string, size_t>> keys;
       std::vector<YAML::Node> values;
-      for (auto it = n.begin(); it != n.end(); ++it) {
-        YAML::Node k = it->first;
-        if (!k.IsScalar()) continue;
-        keys.emplace_back(k.Scalar(), values.size());
-        values.push_back(it->second);
+      for (const MapEntry& e : mapEntries(n)) {
+        if (!e.key.IsScalar()) continue;
+        keys.emplace_back(e.key.Scalar(), values.size());
+        values.push_back(e.value);
       }
       std::sort(keys.begin(), keys.end());
       h = mix(h, "{");

@@ -48,6 +48,16 @@ struct StrSpec {
 enum class ScalarKind { kNull, kBool, kInt, kFloat, kString };
 ScalarKind classifyScalar(const YAML::Node& n);
 
+// A mapping's entries as go-yaml (and so kubectl) sees them: YAML merge keys ("<<: *anchor", or a
+// list of anchors) expanded, explicit keys overriding merged ones. yaml-cpp keeps "<<" as an
+// ordinary key. Entries whose key is not a scalar are returned as they are.
+struct MapEntry {
+  YAML::Node key;
+  YAML::Node value;
+};
+std::vector<MapEntry> mapEntries(const YAML::Node& map);
+bool isMergeKey(const YAML::Node& key);
+
 // True when `s` matches the RE2 `pattern` somewhere (OpenAPI/CEL `matches` semantics).
 bool patternMatches(const char* pattern, std::string_view s);
 size_t utf8Length(std::string_view s);

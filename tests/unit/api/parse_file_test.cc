@@ -317,6 +317,54 @@ TEST(ParseFile, StrayCommaDoesNotExhaustMemory) {
   EXPECT_EQ(r.objects.http_routes.size(), 2u);
 }
 
+TEST(ParseFile, MergeKeysAreExpanded) {
+  // go-yaml (kubectl) resolves YAML merge keys; yaml-cpp does not, so the decoder does.
+  auto r = parseText(R"(apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: m, labels: {<<: {team: a}, app: web}}
+spec:
+  rules:
+  - backendRefs:
+    - &be {name: s, port: 80, weight: 5}
+    - <<: *be
+      name: t
+    - <<: [{port: 81}, *be]
+      name: u
+)");
+  ASSERT_TRUE(r.errors.empty()) << errorsToString(r);
+  const auto& refs = r.objects.http_routes[0].rules[0].backend_refs;
+  ASSERT_EQ(refs.size(), 3u);
+  EXPECT_EQ(refs[1].ref.name, "t");
+  EXPECT_EQ(refs[1].ref.port, 80);
+  EXPECT_EQ(refs[1].weight, 5);
+  EXPECT_EQ(refs[2].ref.name, "u");
+  EXPECT_EQ(refs[2].ref.port, 81);  // earlier merge sources win
+  EXPECT_EQ(r.objects.http_routes[0].metadata.labels.at("team"), "a");
+  // Merged keys are schema-checked like the others.
+  r = parseText(R"(apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: m}
+spec:
+  rules:
+  - backendRefs:
+    - <<: {nme: typo, port: 80}
+      name: s
+)");
+  ASSERT_EQ(r.errors.size(), 1u) << errorsToString(r);
+  EXPECT_EQ(r.errors[0].field, "spec.rules[0].backendRefs[0].nme");
+  // A merge bomb stays bounded.
+  std::string y = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\nx0: &x0 {k: v}\n";
+  for (int i = 1; i < 12; ++i) {
+    y += "x" + std::to_string(i) + ": &x" + std::to_string(i) + " {<<: [";
+    for (int j = 0; j < 10; ++j) y += (j ? ", *x" : "*x") + std::to_string(i - 1);
+    y += "]}\n";
+  }
+  y += "data: {<<: *x11}\n";
+  auto start = std::chrono::steady_clock::now();
+  r = parseText(y);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
 TEST(ParseFile, NeverThrowsOnGarbage) {
   std::mt19937 rng(42);
   const std::string alphabet = "ab:-[]{}!&*|>'\"#\n\t %@`,?\\0123\xff\x80";
@@ -351,7 +399,6 @@ TEST(ParseFile, RecursiveAliasIsRejected) {
 
 }  // namespace
 }  // namespace gantry::api
-
 
 namespace gantry::api {
 namespace {
