@@ -68,7 +68,26 @@ int verifySans(int preverify_ok, X509_STORE_CTX* store) {
   return 0;
 }
 
+int slotIndex() {
+  static const int idx = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return idx;
+}
+
+// OpenSSL calls this for every session the backend establishes (TLS 1.3: for each
+// NewSessionTicket, after the handshake). A copy is kept: the connection's own session object is
+// marked not resumable if the connection is freed without a TLS shutdown (OpenSSL's
+// ssl_clear_bad_session), which upstream connections often are. Returns 0: OpenSSL keeps its
+// reference.
+int storeNewSession(SSL* ssl, SSL_SESSION* session) {
+  auto* slot = static_cast<ClientSessionSlot*>(SSL_get_ex_data(ssl, slotIndex()));
+  if (slot == nullptr || SSL_SESSION_is_resumable(session) != 1) return 0;
+  if (SSL_SESSION* copy = SSL_SESSION_dup(session)) slot->store(copy);
+  return 0;
+}
+
 }  // namespace
+
+void ClientSessionSlot::detach(SSL* ssl) { SSL_set_ex_data(ssl, slotIndex(), nullptr); }
 
 StatusOr<std::shared_ptr<const ClientContext>> ClientContext::build(const ir::BackendTls& tls,
                                                                     const ClientOptions& options) {
@@ -90,6 +109,10 @@ StatusOr<std::shared_ptr<const ClientContext>> ClientContext::build(const ir::Ba
     return Status::error("cannot restrict protocol versions: " + opensslErrors());
   }
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  // Sessions go to the caller's worker-local ClientSessionSlot through the callback, never to
+  // OpenSSL's internal (locked, shared) cache.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx, storeNewSession);
 
   if (tls.use_system_cas && SSL_CTX_set_default_verify_paths(ctx) != 1) {
     return Status::error("cannot load the system CA store: " + opensslErrors());
@@ -135,9 +158,23 @@ StatusOr<std::shared_ptr<const ClientContext>> ClientContext::build(const ir::Ba
 
 ClientContext::~ClientContext() { SSL_CTX_free(ctx_); }
 
-SSL* ClientContext::newSsl() const {
+SSL* ClientContext::newSsl(ClientSessionSlot* slot) const {
   SSL* ssl = SSL_new(ctx_);
   if (ssl == nullptr) return nullptr;
+  if (slot != nullptr) {
+    if (slotIndex() < 0 || SSL_set_ex_data(ssl, slotIndex(), slot) != 1) {
+      SSL_free(ssl);
+      return nullptr;
+    }
+    // The connection gets its own copy: OpenSSL marks the session object of a connection freed
+    // without a TLS shutdown not resumable, and the slot's must stay usable (a resumed TLS 1.2
+    // session gets no new ticket to replace it).
+    if (SSL_SESSION* s = slot->get()) {
+      SSL_SESSION* copy = SSL_SESSION_dup(s);
+      if (copy == nullptr || SSL_set_session(ssl, copy) != 1) slot->clear();
+      if (copy != nullptr) SSL_SESSION_free(copy);
+    }
+  }
   // SNI is a DNS name; an IP literal must not be sent (RFC 6066 section 3) -- the translator only
   // puts hostnames here (BackendTLSPolicy validation.hostname is a PreciseHostname).
   if (SSL_set_tlsext_host_name(ssl, sni_.c_str()) != 1) {

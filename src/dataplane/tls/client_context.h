@@ -17,8 +17,9 @@
 // Debian's security level 2). ALPN: ClientOptions::alpn ({"h2"} for appProtocol kubernetes.io/h2
 // and kHttp2Tls; {"http/1.1"} otherwise); read the outcome with selectedAlpn().
 //
-// Session resumption to backends is not implemented yet (each connection does a full handshake;
-// pooled connections amortise it).
+// Session resumption to backends: optional, through a worker-local ClientSessionSlot (below), so
+// that no lock is shared between workers: newSsl(&slot) offers the slot's last session and
+// OpenSSL's new-session callback stores every session (ticket) the backend issues into it.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -31,6 +32,35 @@
 #include "ir/ir.h"
 
 namespace gantry::dataplane::tls {
+
+// The last resumable session for one backend on one worker. Not thread-safe: owned by the worker
+// (e.g. next to its upstream pool for that backend) and used only on its thread. It must outlive
+// the SSLs created with it (or call detach(ssl) first); sessions it holds stay valid after the
+// ClientContext is replaced, and are simply not accepted by a backend that changed.
+class ClientSessionSlot {
+ public:
+  ClientSessionSlot() = default;
+  ~ClientSessionSlot() { clear(); }
+  ClientSessionSlot(const ClientSessionSlot&) = delete;
+  ClientSessionSlot& operator=(const ClientSessionSlot&) = delete;
+
+  void clear() {
+    if (session_ != nullptr) SSL_SESSION_free(session_);
+    session_ = nullptr;
+  }
+  bool empty() const { return session_ == nullptr; }
+  // Takes ownership of s (replacing the previous session).
+  void store(SSL_SESSION* s) {
+    clear();
+    session_ = s;
+  }
+  SSL_SESSION* get() const { return session_; }
+  // Stop `ssl` from storing into this slot (when the slot dies first).
+  static void detach(SSL* ssl);
+
+ private:
+  SSL_SESSION* session_ = nullptr;
+};
 
 struct ClientOptions {
   std::vector<std::string> alpn;  // offered protocols in preference order; empty = no ALPN
@@ -48,7 +78,9 @@ class ClientContext {
   // A new client SSL (any worker thread) with SNI and identity verification configured. The
   // caller owns it. nullptr on allocation failure. The SSL keeps what it needs alive itself; the
   // ClientContext may be destroyed while connections using it are open.
-  SSL* newSsl() const;
+  SSL* newSsl() const { return newSsl(nullptr); }
+  // Same, resuming `slot`'s session if it has one and storing new sessions into it.
+  SSL* newSsl(ClientSessionSlot* slot) const;
   SSL_CTX* context() const { return ctx_; }
   const std::string& sni() const { return sni_; }
 

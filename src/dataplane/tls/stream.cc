@@ -17,8 +17,9 @@ std::optional<TlsStream> makeServerStream(asio::ip::tcp::socket socket,
   return std::optional<TlsStream>(std::in_place, std::move(socket), ssl);
 }
 
-std::optional<TlsStream> makeClientStream(asio::ip::tcp::socket socket, const ClientContext& ctx) {
-  SSL* ssl = ctx.newSsl();
+std::optional<TlsStream> makeClientStream(asio::ip::tcp::socket socket, const ClientContext& ctx,
+                                          ClientSessionSlot* slot) {
+  SSL* ssl = ctx.newSsl(slot);
   if (ssl == nullptr) {
     asio::error_code ignored;
     socket.close(ignored);

@@ -18,7 +18,7 @@
 //     co_await readClientHello(socket, buf, &filled, &info) -> route by info.sni(), then write
 //     buf[0, filled) to the chosen backend and splice both ways.
 //   Upstream with BackendTLSPolicy:
-//     auto up = makeClientStream(std::move(connected_socket), *backend_client_ctx);
+//     auto up = makeClientStream(std::move(connected_socket), *backend_client_ctx, &worker_slot);
 //     co_await handshake(*up, asio::ssl::stream_base::client); selectedAlpn(...) == "h2" -> h2.
 //
 // A TlsStream is not thread-safe (like the socket); it owns its SSL, which keeps its SSL_CTXs
@@ -44,7 +44,9 @@ using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
 // Wrap a connected socket. nullopt when OpenSSL cannot allocate the SSL (the socket is closed).
 std::optional<TlsStream> makeServerStream(asio::ip::tcp::socket socket,
                                           const ServerContextSet& set);
-std::optional<TlsStream> makeClientStream(asio::ip::tcp::socket socket, const ClientContext& ctx);
+// `slot` (optional, worker-local): resume its session and store new ones (ClientSessionSlot).
+std::optional<TlsStream> makeClientStream(asio::ip::tcp::socket socket, const ClientContext& ctx,
+                                          ClientSessionSlot* slot = nullptr);
 
 // Runs the handshake; returns the error instead of throwing (asio::ssl::error / OpenSSL errors
 // for failed verification, unknown SNI, ...). Cancelling the underlying socket aborts it.

@@ -142,5 +142,33 @@ TEST(ClientContextTest, ContextMayDieBeforeItsConnections) {
   SSL_free(s);
 }
 
+TEST(ClientContextTest, SessionSlotResumesUpstreamSessions) {
+  auto server = backendServer();
+  for (int v : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    auto ctx = ClientContext::build({.sni = "backend.internal", .ca_pems = {pki().ca.pem()}}, {});
+    ASSERT_TRUE(ctx.isOk());
+    SSL_CTX_set_max_proto_version((*ctx)->context(), v);
+    ClientSessionSlot slot;
+    for (int i = 0; i < 3; ++i) {
+      SSL* c = (*ctx)->newSsl(&slot);
+      SSL* s = server->newSsl();
+      ASSERT_TRUE(testing::handshakeInMemory(c, s)) << v << " #" << i;
+      EXPECT_EQ(SSL_session_reused(c) == 1, i > 0) << v << " #" << i;
+      EXPECT_FALSE(slot.empty());
+      // No TLS shutdown, as when an upstream connection is simply dropped: the slot's copy stays
+      // resumable.
+      SSL_free(c);
+      SSL_free(s);
+    }
+    // Without a slot nothing is resumed.
+    SSL* c = (*ctx)->newSsl();
+    SSL* s = server->newSsl();
+    ASSERT_TRUE(testing::handshakeInMemory(c, s));
+    EXPECT_EQ(SSL_session_reused(c), 0);
+    SSL_free(c);
+    SSL_free(s);
+  }
+}
+
 }  // namespace
 }  // namespace gantry::dataplane::tls

@@ -435,6 +435,32 @@ TEST(ServerContextSetTest, ConnectionOutlivesTheSet) {
   SSL_CTX_free(cctx);
 }
 
+TEST(ServerContextSetTest, CertificateRotationIsANewSet) {
+  const Pki& p = pki();
+  auto v1 = buildSet({{"a.example.com", {p.a_ec}, std::nullopt}});
+  SSL_CTX* cctx = testing::testClientCtx(p.server_ca.pem(), true);
+  SSL* c1 = SSL_new(cctx);
+  SSL* s1 = v1->newSsl();
+  SSL_set_tlsext_host_name(c1, "a.example.com");
+  ASSERT_TRUE(testing::handshakeInMemory(c1, s1));
+  EXPECT_EQ(cnOf(X509_get_subject_name(SSL_get0_peer_certificate(c1))), "a-ec");
+
+  // The Secret changed: the next snapshot builds a new set and the old one is dropped.
+  auto v2 = buildSet({{"a.example.com", {p.a_rsa}, std::nullopt}});
+  v1.reset();
+  Outcome fresh = connect(*v2, {.sni = "a.example.com"});
+  ASSERT_TRUE(fresh.ok);
+  EXPECT_EQ(fresh.peer_cn, "a-rsa");
+  // The connection made before the rotation keeps working on its own SSL.
+  char b = 'q';
+  EXPECT_EQ(SSL_write(c1, &b, 1), 1);
+  EXPECT_EQ(SSL_read(s1, &b, 1), 1);
+  EXPECT_EQ(b, 'q');
+  SSL_free(c1);
+  SSL_free(s1);
+  SSL_CTX_free(cctx);
+}
+
 TEST(ServerContextSetTest, BadCertificatesAreLeftOutWithWarnings) {
   const Pki& p = pki();
   ir::Certificate mismatched{p.a_ec.cert_pem, p.wild.key_pem};
