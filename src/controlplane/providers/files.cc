@@ -595,7 +595,20 @@ void FileProvider::watchLoop() {
   alignas(inotify_event) char buf[64 * 1024];
 
   while (!stopping_.load()) {
-    int timeout = -1;
+    // The folder itself was replaced (`mv cfg.new cfg`) or re-created: watch the new one. Its
+    // parent is not watched, so while it is missing this loop polls for it.
+    const bool root_watched = std::any_of(watch_dirs_.begin(), watch_dirs_.end(),
+                                          [&](const auto& w) { return w.second == options_.dir; });
+    if (!root_watched) {
+      std::error_code ec;
+      if (fs::is_directory(options_.dir, ec)) {
+        addWatchesRecursive(options_.dir, nullptr);
+        pending.push_back(options_.dir);
+        if (first == Clock::time_point{}) first = Clock::now();
+        last = Clock::now();
+      }
+    }
+    int timeout = root_watched ? -1 : 250;
     if (!pending.empty()) {
       const auto now = Clock::now();
       const auto quiet = last + std::chrono::milliseconds(options_.debounce_ms);
@@ -641,8 +654,15 @@ void FileProvider::watchLoop() {
           if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
             pending.push_back(dir);  // gone (or moved away): forget what it held
             if (ev->mask & IN_MOVE_SELF) {
-              inotify_rm_watch(inotify_fd_, ev->wd);
-              watch_dirs_.erase(ev->wd);
+              // Watches follow the inode, not the path: drop this folder's and its subfolders'.
+              for (auto it = watch_dirs_.begin(); it != watch_dirs_.end();) {
+                if (it->second == dir || hasPrefixDir(it->second, dir)) {
+                  inotify_rm_watch(inotify_fd_, it->first);
+                  it = watch_dirs_.erase(it);
+                } else {
+                  ++it;
+                }
+              }
             }
             continue;
           }

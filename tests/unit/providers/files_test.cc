@@ -599,6 +599,24 @@ TEST_F(Watched, ConfigMapVolumeSymlinkSwap) {
   EXPECT_EQ(provider_->objects()->http_routes.size(), 1u);
 }
 
+TEST_F(Watched, FolderReplacedAsAWhole) {
+  // `mv cfg cfg.old && mv cfg.new cfg`: the new folder is read and watched.
+  namespace fs = std::filesystem;
+  dir_.write("r.yaml", route("old", "/old"));
+  ASSERT_TRUE(waitFor([](const api::ObjectSet& s) { return findRoute(s, "old") != nullptr; }));
+  TempDir staging;
+  staging.write("new/r.yaml", route("new", "/new"));
+  fs::rename(dir_.path(), dir_.path() + ".old");
+  fs::rename(staging.file("new"), dir_.path());
+  ASSERT_TRUE(waitFor([](const api::ObjectSet& s) {
+    return findRoute(s, "new") != nullptr && findRoute(s, "old") == nullptr;
+  }));
+  // And it is watched: a later write is applied.
+  dir_.write("r2.yaml", route("later", "/later"));
+  ASSERT_TRUE(waitFor([](const api::ObjectSet& s) { return findRoute(s, "later") != nullptr; }));
+  fs::remove_all(dir_.path() + ".old");
+}
+
 TEST_F(Watched, IgnoresOtherFiles) {
   dir_.writeInPlace("README.md", "hello");
   dir_.writeInPlace(".r.yaml.swp", "junk");
