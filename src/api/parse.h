@@ -4,6 +4,21 @@
 // limits and the CEL rules of the Go types. An invalid object is reported with file, line, object
 // and field, and left out of the ObjectSet; it never affects other objects. Unknown kinds are
 // skipped with a debug log. Never throws (yaml-cpp and simdjson errors are caught here).
+//
+// What "as the API server would" means here, in detail:
+// - Gateway API kinds are checked against the v1.6 CRDs (experimental channel, a superset of
+//   standard), for every served apiVersion; the few per-version differences (v1alpha2 L4 routes,
+//   v1alpha2 TLSRoute hostnames) are honoured. Unknown and duplicate fields are rejected, as
+//   `kubectl apply` (--validate=strict, its default) does. CRD defaults are filled in.
+// - Core kinds (Namespace, Service, EndpointSlice, Secret, ConfigMap) get the API server's
+//   built-in validation for the fields gantry reads; other fields are ignored.
+// - Scalars resolve as kubectl's YAML-to-JSON step resolves them (YAML 1.1: unquoted yes/no/on/
+//   off/y/n are booleans, 080 is octal), so `name: no` is "must be of type string". Merge keys
+//   (`<<: *anchor`) are expanded.
+// - HTTPRoute rules with no matches (absent or `[]`) get the CRD's default match, PathPrefix "/".
+//
+// Each error carries the line of the offending field. Thread-safe: files may be parsed
+// concurrently.
 #pragma once
 
 #include <string>
