@@ -2572,9 +2572,58 @@ TranslateResult Translator::run() {
 
 }  // namespace
 
+namespace {
+
+// The API server cannot hold two objects of one kind with the same namespace/name, but a set of
+// files can (found by the fuzzer). The first definition wins; later ones are ignored, so that
+// every object has exactly one status.
+template <typename T, typename KeyFn>
+bool hasDuplicates(const std::vector<T>& v, KeyFn keyOf) {
+  std::unordered_set<std::string> seen;
+  for (const auto& x : v)
+    if (!seen.insert(keyOf(x)).second) return true;
+  return false;
+}
+
+template <typename T, typename KeyFn>
+void dropDuplicates(std::vector<T>& v, KeyFn keyOf) {
+  std::unordered_set<std::string> seen;
+  std::vector<T> out;
+  out.reserve(v.size());
+  for (auto& x : v)
+    if (seen.insert(keyOf(x)).second) out.push_back(std::move(x));
+  v = std::move(out);
+}
+
+template <typename Fn>
+void forEachKind(Fn&& fn, auto&... vectors) {
+  (fn(vectors), ...);
+}
+
+}  // namespace
+
 TranslateResult translate(const api::ObjectSet& objects, const TranslateOptions& options,
                           const std::vector<api::ObjectStatus>& previous) {
-  Translator t(objects, options, previous);
+  auto keyOf = [](const auto& o) { return key(o.metadata.namespace_, o.metadata.name); };
+  auto l4KeyOf = [](const api::L4Route& o) {
+    return o.kind + "/" + key(o.metadata.namespace_, o.metadata.name);
+  };
+  bool dup = hasDuplicates(objects.l4_routes, l4KeyOf);
+  forEachKind([&](const auto& v) { dup = dup || hasDuplicates(v, keyOf); }, objects.gateway_classes,
+              objects.gateways, objects.listener_sets, objects.http_routes, objects.grpc_routes,
+              objects.reference_grants, objects.backend_tls_policies, objects.namespaces,
+              objects.services, objects.endpoint_slices, objects.secrets, objects.config_maps);
+  if (!dup) {
+    Translator t(objects, options, previous);
+    return t.run();
+  }
+  api::ObjectSet unique = objects;
+  dropDuplicates(unique.l4_routes, l4KeyOf);
+  forEachKind([&](auto& v) { dropDuplicates(v, keyOf); }, unique.gateway_classes, unique.gateways,
+              unique.listener_sets, unique.http_routes, unique.grpc_routes, unique.reference_grants,
+              unique.backend_tls_policies, unique.namespaces, unique.services,
+              unique.endpoint_slices, unique.secrets, unique.config_maps);
+  Translator t(unique, options, previous);
   return t.run();
 }
 

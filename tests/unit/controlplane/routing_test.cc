@@ -806,3 +806,68 @@ TEST(L4, TlsRoutesOrderedBySniSpecificityThenAge) {
 
 }  // namespace
 }  // namespace gantry::testing
+
+namespace gantry::testing {
+namespace {
+
+TEST(Routing, ZeroWeightBackendsAreKeptWithWeightZero) {
+  auto o = allowAllWorld();
+  o.services.push_back(service("app", "canary", {8080}));
+  o.http_routes.push_back(
+      httpRoute("app", "r", {parent("gw", "infra")}, {},
+                {rule({}, {backend("web", 8080, 90), backend("canary", 8080, 0)})}));
+  auto res = translate(o, controlplane::TranslateOptions{});
+  const auto& l = res.snapshot.ports.at(0).http_listeners.at(0);
+  const auto& bs = l.rules.at(l.entries.at(0).rule).backends;
+  ASSERT_EQ(bs.size(), 2u);
+  EXPECT_EQ(bs[0].weight, 90u);
+  EXPECT_EQ(bs[1].backend, "app/canary:8080");
+  EXPECT_EQ(bs[1].weight, 0u);
+}
+
+TEST(Routing, HttpsListenerCarriesRoutesAndCertificates) {
+  auto o = baseWorld();
+  o.secrets.push_back(tlsSecret("infra", "cert"));
+  auto l = httpsListener("https", 443, "secure.example.com", {"cert"});
+  l.allowed_routes.namespaces_from = "All";
+  o.gateways[0].listeners = {l};
+  o.http_routes.push_back(
+      httpRoute("app", "r", {parent("gw", "infra")}, {}, {rule({}, {backend("web", 8080)})}));
+  auto res = translate(o, controlplane::TranslateOptions{});
+  ASSERT_EQ(res.snapshot.ports.size(), 1u);
+  const auto& p = res.snapshot.ports[0];
+  EXPECT_EQ(p.protocol, ir::Protocol::kHttps);
+  ASSERT_EQ(p.tls.size(), 1u);
+  EXPECT_EQ(p.tls[0].hostname, "secure.example.com");
+  ASSERT_EQ(p.http_listeners.size(), 1u);
+  ASSERT_EQ(p.http_listeners[0].entries.size(), 1u);
+  EXPECT_EQ(p.http_listeners[0].entries[0].hostname, "secure.example.com");
+}
+
+}  // namespace
+}  // namespace gantry::testing
+
+namespace gantry::testing {
+namespace {
+
+// Found by fuzz_translate: two files defining the same object must not yield two statuses.
+TEST(Status, DuplicateObjectsGetOneStatus) {
+  auto o = allowAllWorld();
+  o.gateway_classes.push_back(o.gateway_classes[0]);
+  o.gateways.push_back(o.gateways[0]);
+  o.http_routes.push_back(httpRoute("app", "r", {parent("gw", "infra")}, {}, {rule({}, {})}));
+  o.http_routes.push_back(o.http_routes[0]);
+  auto res = translate(o, controlplane::TranslateOptions{});
+  size_t classes = 0, gws = 0, routes = 0;
+  for (const auto& s : res.statuses) {
+    classes += s.kind == "GatewayClass";
+    gws += s.kind == "Gateway";
+    routes += s.kind == "HTTPRoute";
+  }
+  EXPECT_EQ(classes, 1u);
+  EXPECT_EQ(gws, 1u);
+  EXPECT_EQ(routes, 1u);
+}
+
+}  // namespace
+}  // namespace gantry::testing

@@ -575,6 +575,35 @@ const std::vector<Case>& cases() {
                                            {rule({}, {backend("web", 8080, 1, "app")})}));
        },
        {{"HTTPRoute", "team", "r", "parent:gw", "ResolvedRefs", "False", "RefNotPermitted"}}},
+      {"CrossNamespaceMirrorWithoutGrantIsRefNotPermitted",
+       [](api::ObjectSet& o) {
+         allowAll(o);
+         o.services.push_back(service("team", "local", {80}));
+         auto r = httpRoute("team", "r", {parent("gw", "infra")}, {}, {rule({}, {backend("local", 80)})});
+         api::HttpRouteFilter m;
+         m.type = "RequestMirror";
+         m.request_mirror = api::HttpRequestMirrorFilter{};
+         m.request_mirror->backend_ref = backend("web", 8080, 1, "app").ref;
+         r.rules[0].filters.push_back(m);
+         o.http_routes.push_back(r);
+       },
+       {{"HTTPRoute", "team", "r", "parent:gw", "Accepted", "True", "Accepted"},
+        {"HTTPRoute", "team", "r", "parent:gw", "ResolvedRefs", "False", "RefNotPermitted"}}},
+      {"RouteToListenerSetListenerByPort",
+       [](api::ObjectSet& o) {
+         o.gateways[0].allowed_listeners_from = "All";
+         api::ListenerSet ls;
+         ls.metadata = meta("app", "ls");
+         ls.parent_ref = parent("gw", "infra");
+         ls.listeners = {listener("a", "HTTP", 8081), listener("b", "HTTP", 8082)};
+         o.listener_sets.push_back(ls);
+         api::ParentReference p = parent("ls", std::nullopt, std::nullopt, uint16_t{8082});
+         p.kind = "ListenerSet";
+         o.http_routes.push_back(simpleRoute("app", "r", {p}));
+       },
+       {{"HTTPRoute", "app", "r", "parent:ls", "Accepted", "True", "Accepted"},
+        {"ListenerSet", "app", "ls", "listener:a", "attachedRoutes", "0", ""},
+        {"ListenerSet", "app", "ls", "listener:b", "attachedRoutes", "1", ""}}},
       {"BackendOfUnknownKindIsInvalidKind",
        [](api::ObjectSet& o) {
          allowAll(o);
