@@ -243,10 +243,15 @@ void decodeService(Decoder& d, const V& root, Service& out) {
     d.integer(d.field(p, "nodePort"), 0, 65535);
     V target = d.field(p, "targetPort");
     if (target.has()) {
-      // IntOrString: a number is a port, a string a named port (IANA service name).
+      // IntOrString: a number is a port, a string a named port (IANA service name). A zero value
+      // (0 or "") is defaulted to `port` (core/v1 SetDefaults_Service) before validation.
       if (target.n.IsScalar() && classifyScalar(target.n) == ScalarKind::kInt) {
-        if (auto n = d.integer(target, 1, 65535)) sp.target_port_number = static_cast<uint16_t>(*n);
-      } else if (auto s = d.str(target)) {
+        if (auto n = d.integer(target, 0, 65535)) {
+          sp.target_port_number = *n == 0 ? sp.port : static_cast<uint16_t>(*n);
+        }
+      } else if (auto s = d.str(target); s && s->empty()) {
+        sp.target_port_number = sp.port;
+      } else if (s) {
         if (!isValidPortName(*s)) {
           d.fail(target, fmt::format("Invalid value: \"{}\": must be a port number (1-65535) or "
                                      "an IANA service name",

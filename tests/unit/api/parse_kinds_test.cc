@@ -573,3 +573,27 @@ TEST(ParseKinds, ExamplesDirectoryParsesCleanly) {
 
 }  // namespace
 }  // namespace gantry::api
+
+namespace gantry::api {
+namespace {
+
+TEST(ParseKinds, ServiceTargetPortZeroValuesDefaultToPort) {
+  auto r = testing::parseText(R"(apiVersion: v1
+kind: Service
+metadata: {name: s}
+spec:
+  ports:
+  - {name: a, port: 80, targetPort: 0}
+  - {name: b, port: 81, targetPort: ""}
+  - {name: c, port: 82}
+)");
+  ASSERT_TRUE(r.errors.empty()) << testing::errorsToString(r);
+  const auto& ports = r.objects.services.at(0).ports;
+  EXPECT_EQ(ports[0].target_port_number, 80);
+  EXPECT_EQ(ports[1].target_port_number, 81);
+  EXPECT_FALSE(ports[1].target_port_name);
+  EXPECT_EQ(ports[2].target_port_number, 82);
+}
+
+}  // namespace
+}  // namespace gantry::api
