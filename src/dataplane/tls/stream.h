@@ -21,6 +21,8 @@
 //     auto up = makeClientStream(std::move(connected_socket), *backend_client_ctx, &worker_slot);
 //     co_await handshake(*up, asio::ssl::stream_base::client); selectedAlpn(...) == "h2" -> h2.
 //
+// For the readiness-style loop of proxy.cc (try, then async_wait) see tls/fd_tls.h instead.
+//
 // A TlsStream is not thread-safe (like the socket); it owns its SSL, which keeps its SSL_CTXs
 // alive, so snapshots can be replaced while the connection lives.
 #pragma once
