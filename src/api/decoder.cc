@@ -404,12 +404,7 @@ std::optional<bool> Decoder::boolean(const V& v) {
 
 std::vector<V> Decoder::list(const V& v, size_t min_items, size_t max_items) {
   std::vector<V> out;
-  if (!v.has()) {
-    if (min_items > 0 && v.n.IsDefined() && v.n.IsNull()) {
-      // absent or null: the caller decides whether it is required
-    }
-    return out;
-  }
+  if (!v.has()) return out;  // absent or null: the caller decides whether it is required
   if (!v.n.IsSequence()) {
     fail(v, fmt::format("Invalid value: \"{}\": must be of type array", typeName(v.n)));
     return out;

@@ -255,7 +255,9 @@ void parseObject(const YAML::Node& node, const DocRef& doc, ParseResult& out, in
   bool kind_known_elsewhere = false;
   for (const auto& k : kindTable()) {
     if (k.kind != kind) continue;
-    if (k.group == group) info = &k;
+    // "apiVersion: gateway.networking.k8s.io" (group without version) is a mistake about a kind
+    // gantry serves, not some other group's kind: reported below as an unserved version.
+    if (k.group == group || (!k.group.empty() && api_version == k.group)) info = &k;
     kind_known_elsewhere = true;
   }
   if (kind.empty() || api_version.empty()) {

@@ -638,6 +638,8 @@ std::vector<Case> cases() {
                "spec: {rules: [{name: a, backendRefs: [{name: s, port: 1}]}, {name: a, "
                "backendRefs: [{name: s, port: 1}]}]}\n"),
        "spec.rules[1]", "Rule name must be unique"},
+      {"group without version", route("hostnames: [a.example.com]", "gateway.networking.k8s.io"),
+       "apiVersion", "no matches for kind \"HTTPRoute\""},
       {"udproute v1alpha3 not served",
        kindDoc("gateway.networking.k8s.io/v1alpha3", "UDPRoute",
                "spec: {rules: [{backendRefs: [{name: s, port: 1}]}]}\n"),
