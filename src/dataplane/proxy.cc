@@ -282,8 +282,8 @@ class Conn {
     if (r > 0) b.end += static_cast<size_t>(r);
     co_return r;
   }
-  awaitable<ssize_t> readUp(tcp::socket& s, ByteBuf& b) {
-    ssize_t r = tryRead(s, b.data.get() + b.end, b.cap - b.end);
+  awaitable<ssize_t> readUp(tcp::socket& s, ByteBuf& b, bool wait_first = false) {
+    ssize_t r = wait_first ? kWouldBlock : tryRead(s, b.data.get() + b.end, b.cap - b.end);
     if (r == kWouldBlock) r = co_await readSlow(s, entry_, b.data.get() + b.end, b.cap - b.end);
     if (r > 0) b.end += static_cast<size_t>(r);
     co_return r;
@@ -866,7 +866,9 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
           ub.grow(kMaxResponseHeadBytes + 1);
         }
       }
-      ssize_t r = co_await readUp(up->sock, ub);
+      // The request has just been written: the response cannot be there yet, so wait for
+      // readability first instead of spending a read() on EAGAIN.
+      ssize_t r = co_await readUp(up->sock, ub, /*wait_first=*/!got_any);
       if (r > 0) {
         got_any = true;
         continue;
