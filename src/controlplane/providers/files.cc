@@ -204,6 +204,7 @@ FileProvider::FileProvider(FileProviderOptions options) : options_(std::move(opt
   // Normalise: no trailing slash, so prefix tests work.
   while (options_.dir.size() > 1 && options_.dir.back() == '/') options_.dir.pop_back();
   merged_ = std::make_shared<api::ObjectSet>();
+  merged_readers_ = std::make_shared<Readers>();
 }
 
 FileProvider::~FileProvider() { stop(); }
@@ -269,7 +270,15 @@ void FileProvider::applyLocked(const std::vector<std::string>& paths) {
 void FileProvider::ensureUniqueLocked() {
   // A reader (the translator, usually already done) still holds the current set: it is
   // immutable for that reader, so this batch works on a copy. Positions are preserved.
-  if (merged_.use_count() > 1) merged_ = std::make_shared<api::ObjectSet>(*merged_);
+  bool shared;
+  {
+    std::lock_guard lock(merged_readers_->mu);
+    shared = merged_readers_->count > 0;
+  }
+  if (shared) {
+    merged_ = std::make_shared<api::ObjectSet>(*merged_);
+    merged_readers_ = std::make_shared<Readers>();
+  }
   batch_now_.clear();
 }
 
@@ -503,7 +512,21 @@ bool FileProvider::reparseFileLocked(const std::string& path, Batch& batch, bool
 
 std::shared_ptr<const api::ObjectSet> FileProvider::objects() const {
   std::lock_guard lock(mu_);
-  return merged_;
+  auto readers = merged_readers_;
+  {
+    std::lock_guard rlock(readers->mu);
+    ++readers->count;
+  }
+  // The returned pointer keeps the set alive and, when dropped, tells the writer (under the
+  // readers' mutex, so the reader's reads happen before the writer's next in-place update).
+  return std::shared_ptr<const api::ObjectSet>(
+      merged_.get(), [set = merged_, readers](const api::ObjectSet*) mutable {
+        {
+          std::lock_guard rlock(readers->mu);
+          --readers->count;
+        }
+        set.reset();
+      });
 }
 
 std::vector<api::ValidationError> FileProvider::errors() const {

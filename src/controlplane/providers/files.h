@@ -120,6 +120,14 @@ class FileProvider {
   std::map<std::string, std::unique_ptr<FileState>> files_;  // by path (sorted: first file wins)
   std::map<std::string, ObjectMetaRecord> meta_;             // by "Kind/ns/name"
   std::shared_ptr<api::ObjectSet> merged_;
+  // Readers of merged_ handed out by objects() and not yet released. Counted under a mutex (not
+  // shared_ptr::use_count(), a relaxed read that does not order the reader's last reads before
+  // the writer's in-place update).
+  struct Readers {
+    std::mutex mu;
+    int count = 0;
+  };
+  std::shared_ptr<Readers> merged_readers_;
   std::unordered_map<std::string, size_t> index_;       // key -> position in its vector of merged_
   std::unordered_map<std::string, std::string> owner_;  // key -> file whose object is in merged_
   std::unordered_map<std::string, std::set<std::string>> defs_;  // key -> files defining it
