@@ -10,9 +10,13 @@ for bin in "$build"/fuzz_*; do
   name=${bin##*/fuzz_}
   scratch=$(mktemp -d)
   args=(-max_total_time="$secs" -print_final_stats=1 -detect_leaks=1 -rss_limit_mb=2048)
-  [ -f "fuzz/$name/dict" ] && args+=(-dict="fuzz/$name/dict")
+  for d in "fuzz/$name/dict" "fuzz/$name"/*.dict; do
+    [ -f "$d" ] && { args+=(-dict="$d"); break; }
+  done
+  corpus=()
+  [ -d "fuzz/$name/corpus" ] && corpus=("fuzz/$name/corpus")
   echo "== fuzz $name for ${secs}s"
-  if ! "$bin" "${args[@]}" -artifact_prefix="$scratch/" "$scratch" "fuzz/$name/corpus" >"$scratch/log" 2>&1; then
+  if ! "$bin" "${args[@]}" -artifact_prefix="$scratch/" "$scratch" "${corpus[@]}" >"$scratch/log" 2>&1; then
     tail -n 60 "$scratch/log"; status=1
     echo "fuzz $name FAILED; artifacts in $scratch"
   else
