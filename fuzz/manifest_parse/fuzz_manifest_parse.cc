@@ -9,8 +9,7 @@
 #include "api/parse.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  gantry::api::SourceFile file{"fuzz.yaml",
-                               std::string(reinterpret_cast<const char*>(data), size)};
+  gantry::api::SourceFile file{"fuzz.yaml", std::string(reinterpret_cast<const char*>(data), size)};
   gantry::api::ParseResult out;
   gantry::api::parseFile(file, out);
   for (const auto& e : out.errors) {

@@ -99,9 +99,10 @@ std::string_view enumName(const EnumNames<E, N>& names, E value) {
 // Writer.
 // ---------------------------------------------------------------------------------------------
 
-// Appends `s` as a JSON string. Invalid UTF-8 bytes (JSON cannot carry raw bytes) become U+FFFD so
-// that the output always parses.
-void appendQuoted(std::string& out, std::string_view s) {
+}  // namespace
+
+// Invalid UTF-8 bytes (JSON cannot carry raw bytes) become U+FFFD so that the output always parses.
+void appendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
   size_t i = 0;
   while (i < s.size()) {
@@ -158,6 +159,8 @@ void appendQuoted(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+namespace {
+
 class Writer {
  public:
   std::string take() && { return std::move(out_); }
@@ -170,14 +173,14 @@ class Writer {
   // Starts a member of the current object; the value follows.
   void key(std::string_view name) {
     separate();
-    appendQuoted(out_, name);
+    appendJsonString(out_, name);
     out_ += ": ";
     after_key_ = true;
   }
 
   void string(std::string_view v) {
     separate();
-    appendQuoted(out_, v);
+    appendJsonString(out_, v);
   }
   void number(uint64_t v) {
     separate();
@@ -194,7 +197,7 @@ class Writer {
     out_.push_back('[');
     for (size_t i = 0; i < v.size(); ++i) {
       if (i) out_ += ", ";
-      appendQuoted(out_, v[i]);
+      appendJsonString(out_, v[i]);
     }
     out_.push_back(']');
   }

@@ -12,6 +12,10 @@
 namespace gantry::ir {
 
 std::string toJson(const Snapshot& snapshot);
+
+// Appends `s` as a quoted JSON string (RFC 8259 escapes). Invalid UTF-8 becomes U+FFFD, so the
+// output always parses. Shared by every JSON writer in gantry (IR, admin API).
+void appendJsonString(std::string& out, std::string_view s);
 StatusOr<Snapshot> fromJson(std::string_view json);
 
 }  // namespace gantry::ir
