@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <asio/ip/address.hpp>
 
 #include "dataplane/http1/syntax.h"
@@ -234,17 +235,36 @@ std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
         if (!ok) continue;  // an entry with an invalid regex never matches
         cl.entries.push_back(std::move(ce));
       }
-      // Host index.
-      for (const auto& e : cl.entries) {
-        const std::string& h = e.hostname;
-        if (!h.empty() && h[0] != '*') cl.by_host.try_emplace(h);
-      }
+      // Host and path index (see CompiledListener).
       for (uint32_t i = 0; i < cl.entries.size(); ++i) {
-        const std::string& pat = cl.entries[i].hostname;
-        for (auto& [host, list] : cl.by_host) {
-          if (hostnameMatches(pat, host)) list.push_back(i);
+        const CompiledEntry& e = cl.entries[i];
+        PathIndex* pi;
+        if (e.hostname.empty()) {
+          pi = &cl.any_host;
+          cl.has_any_host = true;
+        } else if (e.hostname.size() > 1 && e.hostname[0] == '*' && e.hostname[1] == '.') {
+          pi = &cl.wildcard_hosts[e.hostname.substr(1)];
+        } else {
+          pi = &cl.exact_hosts[e.hostname];
         }
-        if (pat.empty() || pat[0] == '*') cl.other_hosts.push_back(i);
+        switch (e.path_type) {
+          case ir::PathMatchType::kExact:
+            pi->exact[e.path].push_back(i);
+            break;
+          case ir::PathMatchType::kPathPrefix: {
+            std::string_view key = e.path;
+            while (!key.empty() && key.back() == '/') key.remove_suffix(1);
+            if (key.empty()) {
+              pi->root.push_back(i);
+            } else {
+              pi->prefix[std::string(key)].push_back(i);
+            }
+            break;
+          }
+          case ir::PathMatchType::kRegularExpression:
+            pi->other.push_back(i);
+            break;
+        }
       }
       cp.listeners.push_back(std::move(cl));
     }
@@ -261,19 +281,91 @@ int RouteTable::findPort(std::string_view address, uint16_t port) const {
   return -1;
 }
 
+namespace {
+
+// Up to this many candidate lists are merged without allocating; deeper hosts/paths fall back to
+// a heap vector (rare: it takes > 15 labels x path segments combined).
+constexpr size_t kMaxInlineLists = 64;
+
+struct ListCursor {
+  const uint32_t* it;
+  const uint32_t* end;
+};
+
+template <typename Lists>
+void addList(Lists& lists, size_t& n, std::vector<ListCursor>& spill,
+             const std::vector<uint32_t>& v) {
+  if (v.empty()) return;
+  ListCursor c{v.data(), v.data() + v.size()};
+  if (n < kMaxInlineLists) {
+    lists[n++] = c;
+  } else {
+    spill.push_back(c);
+  }
+}
+
+}  // namespace
+
 const CompiledRule* RouteTable::route(int port_index, const RequestInfo& req) const {
   if (port_index < 0 || static_cast<size_t>(port_index) >= ports_.size()) return nullptr;
   for (const auto& l : ports_[port_index].listeners) {
     if (!hostnameMatches(l.hostname, req.host)) continue;
     // Listener isolation: only the first matching listener is considered.
-    auto it = l.by_host.find(req.host);
-    const std::vector<uint32_t>& candidates = it != l.by_host.end() ? it->second : l.other_hosts;
-    for (uint32_t i : candidates) {
-      const CompiledEntry& e = l.entries[i];
-      if (!hostnameMatches(e.hostname, req.host)) continue;
+    std::array<ListCursor, kMaxInlineLists> lists;
+    size_t n = 0;
+    std::vector<ListCursor> spill;
+    auto addIndex = [&](const PathIndex& pi) {
+      if (auto it = pi.exact.find(req.path); it != pi.exact.end())
+        addList(lists, n, spill, it->second);
+      addList(lists, n, spill, pi.root);
+      addList(lists, n, spill, pi.other);
+      if (!pi.prefix.empty()) {
+        // Every element-wise prefix of the path: "/a/b" -> "/a", "/a/b" (pathPrefixMatches).
+        std::string_view p = req.path;
+        for (size_t i = 1; i <= p.size(); ++i) {
+          if (i == p.size() || p[i] == '/') {
+            if (auto it = pi.prefix.find(p.substr(0, i)); it != pi.prefix.end()) {
+              addList(lists, n, spill, it->second);
+            }
+          }
+        }
+      }
+    };
+    if (auto it = l.exact_hosts.find(req.host); it != l.exact_hosts.end()) addIndex(it->second);
+    if (!l.wildcard_hosts.empty()) {
+      // "*.x.com" matches one or more labels before ".x.com": try every suffix after a label.
+      for (size_t i = 1; i < req.host.size(); ++i) {
+        if (req.host[i] != '.') continue;
+        if (auto it = l.wildcard_hosts.find(req.host.substr(i)); it != l.wildcard_hosts.end()) {
+          addIndex(it->second);
+        }
+      }
+    }
+    if (l.has_any_host) addIndex(l.any_host);
+    if (!spill.empty()) {
+      for (size_t i = 0; i < n; ++i) spill.push_back(lists[i]);
+      n = 0;
+    }
+    ListCursor* cur = spill.empty() ? lists.data() : spill.data();
+    size_t count = spill.empty() ? n : spill.size();
+    // K-way merge by entry index: the first candidate (in precedence order) that matches wins.
+    for (;;) {
+      size_t best = count;
+      uint32_t best_idx = UINT32_MAX;
+      for (size_t k = 0; k < count; ++k) {
+        if (cur[k].it != cur[k].end && *cur[k].it < best_idx) {
+          best_idx = *cur[k].it;
+          best = k;
+        }
+      }
+      if (best == count) return nullptr;
+      // The same entry can sit in only one list, but skip duplicates defensively.
+      for (size_t k = 0; k < count; ++k) {
+        if (cur[k].it != cur[k].end && *cur[k].it == best_idx) ++cur[k].it;
+      }
+      const CompiledEntry& e = l.entries[best_idx];
       if (e.matches(req)) return e.rule;
     }
-    return nullptr;
   }
   return nullptr;
 }

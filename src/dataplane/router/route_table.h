@@ -108,14 +108,29 @@ class RouteTable {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  // Candidate index of one hostname key (an exact host, a wildcard suffix, or ""): which entries
+  // can match a path. Lists are entry indices in ascending (= precedence) order. The index only
+  // proposes candidates; CompiledEntry::matches() still decides, so it must be a superset.
+  struct PathIndex {
+    // Exact path -> entries.
+    std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>> exact;
+    // PathPrefix without its trailing '/' ("/" is stored as "") -> entries.
+    std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>> prefix;
+    std::vector<uint32_t> root;   // PathPrefix "/": every path
+    std::vector<uint32_t> other;  // RegularExpression paths: always candidates
+  };
   struct CompiledListener {
     std::string hostname;
     std::vector<CompiledEntry> entries;
     std::vector<CompiledRule> rules;
-    // Host index: for each exact hostname named by some entry, the entries (in order) that can
-    // match it; any other host uses `other_hosts` (wildcard and "" entries).
-    std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>> by_host;
-    std::vector<uint32_t> other_hosts;
+    // Entries by hostname key (docs/life-of-a-request.md "Routing"): exact hosts; wildcard
+    // "*.x.com" stored under ".x.com" and found by trying each label suffix of the request host;
+    // "" (any host). A lookup merges at most (labels + 1) x (path segments + 3) sorted lists, so
+    // its cost does not grow with the number of routes.
+    std::unordered_map<std::string, PathIndex, StringHash, std::equal_to<>> exact_hosts;
+    std::unordered_map<std::string, PathIndex, StringHash, std::equal_to<>> wildcard_hosts;
+    PathIndex any_host;
+    bool has_any_host = false;
   };
   struct CompiledPort {
     std::string address;
