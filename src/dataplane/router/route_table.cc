@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <asio/ip/address.hpp>
 
@@ -258,6 +259,8 @@ std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
               pi->root.push_back(i);
             } else {
               pi->prefix[std::string(key)].push_back(i);
+              size_t depth = static_cast<size_t>(std::count(key.begin(), key.end(), '/'));
+              pi->prefix_depths |= uint64_t{1} << std::min<size_t>(depth, 63);
             }
             break;
           }
@@ -315,15 +318,20 @@ const CompiledRule* RouteTable::route(int port_index, const RequestInfo& req) co
     size_t n = 0;
     std::vector<ListCursor> spill;
     auto addIndex = [&](const PathIndex& pi) {
-      if (auto it = pi.exact.find(req.path); it != pi.exact.end())
-        addList(lists, n, spill, it->second);
+      if (!pi.exact.empty())
+        if (auto it = pi.exact.find(req.path); it != pi.exact.end())
+          addList(lists, n, spill, it->second);
       addList(lists, n, spill, pi.root);
       addList(lists, n, spill, pi.other);
-      if (!pi.prefix.empty()) {
-        // Every element-wise prefix of the path: "/a/b" -> "/a", "/a/b" (pathPrefixMatches).
+      if (pi.prefix_depths != 0) {
+        // Every element-wise prefix of the path: "/a/b" -> "/a", "/a/b" (pathPrefixMatches),
+        // probed only at the depths some key has.
         std::string_view p = req.path;
+        size_t depth = 0;
         for (size_t i = 1; i <= p.size(); ++i) {
           if (i == p.size() || p[i] == '/') {
+            ++depth;
+            if ((pi.prefix_depths >> std::min<size_t>(depth, 63) & 1) == 0) continue;
             if (auto it = pi.prefix.find(p.substr(0, i)); it != pi.prefix.end()) {
               addList(lists, n, spill, it->second);
             }
@@ -331,7 +339,8 @@ const CompiledRule* RouteTable::route(int port_index, const RequestInfo& req) co
         }
       }
     };
-    if (auto it = l.exact_hosts.find(req.host); it != l.exact_hosts.end()) addIndex(it->second);
+    if (!l.exact_hosts.empty())
+      if (auto it = l.exact_hosts.find(req.host); it != l.exact_hosts.end()) addIndex(it->second);
     if (!l.wildcard_hosts.empty()) {
       // "*.x.com" matches one or more labels before ".x.com": try every suffix after a label.
       for (size_t i = 1; i < req.host.size(); ++i) {

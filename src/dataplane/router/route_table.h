@@ -116,6 +116,9 @@ class RouteTable {
     std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>> exact;
     // PathPrefix without its trailing '/' ("/" is stored as "") -> entries.
     std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>> prefix;
+    // Bit d set when some prefix key has d segments ("/a/b" has 2; d >= 63 uses bit 63), so a
+    // lookup only probes the prefix lengths that exist.
+    uint64_t prefix_depths = 0;
     std::vector<uint32_t> root;   // PathPrefix "/": every path
     std::vector<uint32_t> other;  // RegularExpression paths: always candidates
   };
