@@ -13,10 +13,14 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/use_awaitable.hpp>
+#include <cstring>
 #include <span>
 
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/http1/syntax.h"
+#include "dataplane/tls/client_context.h"
+#include "dataplane/tls/fd_tls.h"
+#include "dataplane/tls/server_context.h"
 
 namespace gantry::dataplane {
 
@@ -28,6 +32,7 @@ namespace {
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr ssize_t kWouldBlock = -1;
 constexpr ssize_t kIoError = -2;
+constexpr ssize_t kWantWrite = -3;
 constexpr uint32_t kMaxResponseHeadBytes = 64 * 1024;
 constexpr uint32_t kMaxResponseHeaders = 200;
 
@@ -38,8 +43,19 @@ bool wouldBlock(const asio::error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
 }
 
-// Non-blocking read attempt: >0 bytes, 0 EOF, kWouldBlock, kIoError.
-ssize_t tryRead(tcp::socket& s, char* p, size_t n) {
+// Every helper below works on a socket, with TLS on it when `ssl` is set (tls/fd_tls.h: OpenSSL
+// reads and writes the non-blocking fd itself, so the try-then-wait shape is the same).
+
+// Non-blocking read attempt: >0 bytes, 0 EOF, kWouldBlock, kWantWrite (TLS only), kIoError.
+ssize_t tryRead(tcp::socket& s, SSL* ssl, char* p, size_t n) {
+  if (ssl != nullptr) {
+    tls::IoResult r = tls::tryRead(ssl, p, n);
+    if (r.n > 0) return static_cast<ssize_t>(r.n);
+    if (r.closed) return 0;
+    if (r.want == tls::IoWant::kRead) return kWouldBlock;
+    if (r.want == tls::IoWant::kWrite) return kWantWrite;
+    return kIoError;
+  }
   asio::error_code ec;
   size_t r = s.read_some(asio::buffer(p, n), ec);
   if (!ec) return static_cast<ssize_t>(r);
@@ -48,60 +64,116 @@ ssize_t tryRead(tcp::socket& s, char* p, size_t n) {
   return kIoError;
 }
 
-// Slow path of a read: wait for readability (cancellable by the worker's timeout sweep).
-awaitable<ssize_t> readSlow(tcp::socket& s, ConnEntry& e, char* p, size_t n) {
+// Slow path of a read: wait for readability (cancellable by the worker's timeout sweep). `want`
+// is what the failed try said (kWantWrite: TLS must send before it can read).
+awaitable<ssize_t> readSlow(tcp::socket& s, SSL* ssl, ConnEntry& e, char* p, size_t n,
+                            ssize_t want = kWouldBlock) {
   for (;;) {
     if (e.timed_out) co_return kIoError;
-    auto [ec] = co_await s.async_wait(tcp::socket::wait_read, kNoThrow);
+    auto [ec] = co_await s.async_wait(
+        want == kWantWrite ? tcp::socket::wait_write : tcp::socket::wait_read, kNoThrow);
     if (ec || e.timed_out) co_return kIoError;
-    ssize_t r = tryRead(s, p, n);
-    if (r != kWouldBlock) co_return r;
+    ssize_t r = tryRead(s, ssl, p, n);
+    if (r != kWouldBlock && r != kWantWrite) co_return r;
+    want = r;
   }
 }
 
-// Writes iov[first..] without blocking; true when all is written.
-bool trySend(tcp::socket& s, std::vector<asio::const_buffer>& iov, size_t& first,
-             asio::error_code& ec) {
-  while (first < iov.size() && iov[first].size() == 0) ++first;
-  while (first < iov.size()) {
-    size_t n = s.write_some(
-        std::span<const asio::const_buffer>(iov.data() + first, iov.size() - first), ec);
-    if (ec) return false;
-    while (n > 0) {
-      auto& b = iov[first];
-      if (n >= b.size()) {
-        n -= b.size();
-        ++first;
-      } else {
-        b += n;
-        n = 0;
-      }
+// Advances iov[first..] past n written bytes.
+void advanceIov(std::vector<asio::const_buffer>& iov, size_t& first, size_t n) {
+  while (n > 0) {
+    auto& b = iov[first];
+    if (n >= b.size()) {
+      n -= b.size();
+      ++first;
+    } else {
+      b += n;
+      n = 0;
     }
-    while (first < iov.size() && iov[first].size() == 0) ++first;
+  }
+  while (first < iov.size() && iov[first].size() == 0) ++first;
+}
+
+// TLS has no writev: small pieces (head, chunk lines, body slices) are gathered into one record's
+// worth of plaintext so that they go out as one record, not one record each. The gathered bytes
+// are a pure function of iov[first..], so a retry after WANT_WRITE passes the same bytes, as
+// OpenSSL requires (the buffer may move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
+constexpr size_t kTlsGather = 16 * 1024;
+thread_local char tls_gather[kTlsGather];
+
+bool trySendTls(SSL* ssl, std::vector<asio::const_buffer>& iov, size_t& first, asio::error_code& ec,
+                bool* want_read) {
+  while (first < iov.size()) {
+    const char* data = static_cast<const char*>(iov[first].data());
+    size_t len = iov[first].size();
+    if (first + 1 < iov.size() && len < kTlsGather) {
+      len = 0;
+      for (size_t i = first; i < iov.size() && len < kTlsGather; ++i) {
+        size_t take = std::min(iov[i].size(), kTlsGather - len);
+        std::memcpy(tls_gather + len, iov[i].data(), take);
+        len += take;
+      }
+      data = tls_gather;
+    }
+    tls::IoResult r = tls::tryWrite(ssl, data, len);
+    if (r.n == 0) {
+      if (r.want != tls::IoWant::kNone) {
+        ec = asio::error::would_block;
+        if (want_read != nullptr) *want_read = r.want == tls::IoWant::kRead;
+      } else {
+        ec = asio::error::connection_reset;
+      }
+      return false;
+    }
+    advanceIov(iov, first, r.n);
   }
   return true;
 }
 
-awaitable<bool> sendSlow(tcp::socket& s, ConnEntry& e, std::vector<asio::const_buffer>& iov,
-                         size_t first) {
+// Writes iov[first..] without blocking; true when all is written. On would_block, *want_read
+// says whether TLS waits for readability (rare: renegotiation is off) instead of writability.
+bool trySend(tcp::socket& s, SSL* ssl, std::vector<asio::const_buffer>& iov, size_t& first,
+             asio::error_code& ec, bool* want_read = nullptr) {
+  while (first < iov.size() && iov[first].size() == 0) ++first;
+  if (ssl != nullptr) return trySendTls(ssl, iov, first, ec, want_read);
+  while (first < iov.size()) {
+    size_t n = s.write_some(
+        std::span<const asio::const_buffer>(iov.data() + first, iov.size() - first), ec);
+    if (ec) return false;
+    advanceIov(iov, first, n);
+  }
+  return true;
+}
+
+awaitable<bool> sendSlow(tcp::socket& s, SSL* ssl, ConnEntry& e,
+                         std::vector<asio::const_buffer>& iov, size_t first, bool want_read) {
   for (;;) {
     if (e.timed_out) co_return false;
-    auto [ec] = co_await s.async_wait(tcp::socket::wait_write, kNoThrow);
+    auto [ec] = co_await s.async_wait(want_read ? tcp::socket::wait_read : tcp::socket::wait_write,
+                                      kNoThrow);
     if (ec || e.timed_out) co_return false;
     asio::error_code wec;
-    if (trySend(s, iov, first, wec)) co_return true;
+    want_read = false;
+    if (trySend(s, ssl, iov, first, wec, &want_read)) co_return true;
     if (!wouldBlock(wec)) co_return false;
   }
 }
 
 // Sends everything in iov (then clears it). The fast path is a plain non-blocking writev.
-awaitable<bool> sendAll(tcp::socket& s, ConnEntry& e, std::vector<asio::const_buffer>& iov) {
+awaitable<bool> sendAll(tcp::socket& s, SSL* ssl, ConnEntry& e,
+                        std::vector<asio::const_buffer>& iov) {
   size_t first = 0;
   asio::error_code ec;
-  bool ok = trySend(s, iov, first, ec);
-  if (!ok && wouldBlock(ec)) ok = co_await sendSlow(s, e, iov, first);
+  bool want_read = false;
+  bool ok = trySend(s, ssl, iov, first, ec, &want_read);
+  if (!ok && wouldBlock(ec)) ok = co_await sendSlow(s, ssl, e, iov, first, want_read);
   iov.clear();
   co_return ok;
+}
+
+// Sends a TLS close_notify once (RFC 8446 6.1), before the TCP FIN; best effort, non-blocking.
+void closeNotify(SSL* ssl) {
+  if (ssl != nullptr && (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) == 0) tls::shutdownFd(ssl);
 }
 
 // Hop-by-hop fields (RFC 9110 7.6.1) plus the ones gantry re-generates itself.
@@ -250,6 +322,8 @@ uint32_t pickWeighted(const std::vector<uint32_t>& cum, uint32_t total, uint32_t
 class Conn {
  public:
   static void armIdle(std::unique_ptr<Conn> self);
+  // Starts a new connection: TLS handshake first on HTTPS ports, then idle.
+  static void start(std::unique_ptr<Conn> self);
 
   Conn(Worker& w, tcp::socket s, std::shared_ptr<const PortKey> port)
       : w_(w), sock_(std::move(s)), port_(std::move(port)) {
@@ -263,11 +337,17 @@ class Conn {
   ~Conn() {
     if (ctx_ != nullptr) w_.releaseCtx(ctx_);
     w_.unregisterConn(&entry_);
+    if (ssl_ != nullptr) {
+      // Before the socket closes (the SSL holds its fd number).
+      closeNotify(ssl_);
+      SSL_free(ssl_);
+    }
   }
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
   static awaitable<void> burst(std::unique_ptr<Conn> self);
+  static awaitable<void> handshake(std::unique_ptr<Conn> self);
 
  private:
   struct Exchange;
@@ -277,14 +357,21 @@ class Conn {
     entry_.deadline_ms = ms == 0 ? 0 : w_.nowMs() + ms;
   }
   awaitable<ssize_t> readDown(ByteBuf& b) {
-    ssize_t r = tryRead(sock_, b.data.get() + b.end, b.cap - b.end);
-    if (r == kWouldBlock) r = co_await readSlow(sock_, entry_, b.data.get() + b.end, b.cap - b.end);
+    ssize_t r = tryRead(sock_, ssl_, b.data.get() + b.end, b.cap - b.end);
+    if (r == kWouldBlock || r == kWantWrite) {
+      r = co_await readSlow(sock_, ssl_, entry_, b.data.get() + b.end, b.cap - b.end, r);
+    }
     if (r > 0) b.end += static_cast<size_t>(r);
     co_return r;
   }
-  awaitable<ssize_t> readUp(tcp::socket& s, ByteBuf& b, bool wait_first = false) {
-    ssize_t r = wait_first ? kWouldBlock : tryRead(s, b.data.get() + b.end, b.cap - b.end);
-    if (r == kWouldBlock) r = co_await readSlow(s, entry_, b.data.get() + b.end, b.cap - b.end);
+  awaitable<ssize_t> readUp(UpstreamConn& up, ByteBuf& b, bool wait_first = false) {
+    // Decrypted bytes may already wait inside OpenSSL while the socket is not readable.
+    if (up.ssl != nullptr && SSL_has_pending(up.ssl) == 1) wait_first = false;
+    ssize_t r =
+        wait_first ? kWouldBlock : tryRead(up.sock, up.ssl, b.data.get() + b.end, b.cap - b.end);
+    if (r == kWouldBlock || r == kWantWrite) {
+      r = co_await readSlow(up.sock, up.ssl, entry_, b.data.get() + b.end, b.cap - b.end, r);
+    }
     if (r > 0) b.end += static_cast<size_t>(r);
     co_return r;
   }
@@ -293,10 +380,14 @@ class Conn {
   awaitable<bool> sendLocal(Exchange& x, unsigned status, std::string_view body, bool close,
                             std::string_view extra = {});
   awaitable<bool> proxy(Exchange& x, const CompiledBackend& backend);
+  awaitable<bool> upstreamHandshake(UpstreamConn& up, const tls::ClientContext& ctx,
+                                    const CompiledBackend& backend, uint32_t timeout_ms,
+                                    int* verify_result);
   awaitable<void> requestPump(Exchange& x, UpstreamConn& up, http1::ChunkedValidator* rv);
   awaitable<bool> relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& up);
-  awaitable<void> tunnel(tcp::socket& up);
-  awaitable<void> pump(tcp::socket& from, tcp::socket& to, ByteBuf& buf, bool& done_flag);
+  awaitable<void> tunnel(UpstreamConn& up);
+  awaitable<void> pump(tcp::socket& from, SSL* from_ssl, tcp::socket& to, SSL* to_ssl, ByteBuf& buf,
+                       bool& done_flag);
 
   Worker& w_;
   tcp::socket sock_;
@@ -304,6 +395,7 @@ class Conn {
   tcp::endpoint peer_;
   ConnEntry entry_;
   RequestCtx* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;  // HTTPS: TLS on sock_ (owned)
   bool tunnel_dead_ = false;
   bool first_ = true;  // no request yet: the first wait uses the header timeout
 };
@@ -338,6 +430,7 @@ struct Conn::Exchange {
   int64_t start_ms = 0;
   LocalTableRef table;
   const CompiledRule* rule = nullptr;
+  const CompiledBackend* backend = nullptr;  // set by proxy()
 };
 
 // Idle: the connection is only this object, owned by the pending readability wait's handler (no
@@ -349,6 +442,13 @@ void Conn::armIdle(std::unique_ptr<Conn> self) {
   if (c->w_.draining()) return;  // closes
   const Options& o = c->w_.options();
   c->setDeadline(c->first_ ? o.header_timeout_ms : o.idle_timeout_ms);
+  if (c->ssl_ != nullptr && SSL_has_pending(c->ssl_) == 1) {
+    // OpenSSL already holds bytes of the next record: the socket may never become readable.
+    c->entry_.idle = false;
+    c->ctx_ = c->w_.acquireCtx();
+    asio::co_spawn(c->w_.io(), burst(std::move(self)), asio::detached);
+    return;
+  }
   c->sock_.async_wait(tcp::socket::wait_read,
                       [self = std::move(self)](const asio::error_code& ec) mutable {
                         Conn* c = self.get();
@@ -357,6 +457,40 @@ void Conn::armIdle(std::unique_ptr<Conn> self) {
                         c->ctx_ = c->w_.acquireCtx();
                         asio::co_spawn(c->w_.io(), burst(std::move(self)), asio::detached);
                       });
+}
+
+void Conn::start(std::unique_ptr<Conn> self) {
+  Conn* c = self.get();
+  LocalTableRef t = c->w_.currentTable();
+  const RouteTable* table = t ? t->table.get() : nullptr;
+  const int pi = table != nullptr ? table->findPort(c->port_->address, c->port_->port) : -1;
+  if (pi < 0 || !table->portIsHttps(pi)) {
+    armIdle(std::move(self));
+    return;
+  }
+  // HTTPS: the SSL comes from the contexts of the current snapshot and keeps them alive by
+  // itself, so a certificate rotated later does not affect this connection.
+  const tls::ServerContextSet* set = table->portTls(pi);
+  if (set == nullptr) return;  // no usable certificate: refuse (closes)
+  c->ssl_ = set->newSsl();
+  if (c->ssl_ == nullptr || !tls::attachFd(c->ssl_, c->sock_)) return;
+  asio::co_spawn(c->w_.io(), handshake(std::move(self)), asio::detached);
+}
+
+// The TLS handshake runs under the header timeout (a client that opens a connection and never
+// completes a handshake is a slowloris too); a drain cancels it like an idle connection.
+awaitable<void> Conn::handshake(std::unique_ptr<Conn> self) {
+  Conn& c = *self;
+  c.setDeadline(c.w_.options().header_timeout_ms);
+  asio::error_code ec = co_await tls::handshakeFd(c.ssl_, c.sock_);
+  if (ec || c.entry_.timed_out || c.w_.draining()) {
+    spdlog::debug("TLS handshake from {} failed: {}", c.peer_.address().to_string(),
+                  c.entry_.timed_out ? "timeout" : ec.message());
+    // A failed handshake already sent its alert; nothing more may be written.
+    SSL_set_quiet_shutdown(c.ssl_, 1);
+    co_return;
+  }
+  armIdle(std::move(self));
 }
 
 // Active: serves requests (pipelined ones back to back) until the connection is idle again or
@@ -370,6 +504,7 @@ awaitable<void> Conn::burst(std::unique_ptr<Conn> self) {
       // Orderly close: stop sending, and let the client see our last response before the RST
       // that unread input would trigger.
       asio::error_code ec;
+      closeNotify(c.ssl_);
       c.sock_.shutdown(tcp::socket::shutdown_send, ec);
       co_return;
     }
@@ -405,7 +540,7 @@ awaitable<bool> Conn::sendLocal(Exchange& x, unsigned status, std::string_view b
   iov.clear();
   iov.push_back(asio::buffer(out));
   setDeadline(w_.options().idle_timeout_ms);
-  bool ok = co_await sendAll(sock_, entry_, iov);
+  bool ok = co_await sendAll(sock_, ssl_, entry_, iov);
   co_return ok && !close;
 }
 
@@ -565,6 +700,11 @@ awaitable<bool> Conn::handleRequest() {
   in.consume(x.head_len);
   // A locally answered request with an unread body ends the connection (we do not drain it).
   const bool close_local = x.has_body || !x.keep_alive || w_.draining();
+  if (ssl_ != nullptr && tls::ServerContextSet::isMisdirected(ssl_, c.host)) {
+    // RFC 9110 15.5.20: this connection's certificate (chosen by SNI) is not the one for this
+    // host (e.g. a client reusing a connection for another name the certificate covers).
+    co_return co_await sendLocal(x, 421, "misdirected request\n", close_local);
+  }
 
   // 5. Route (the worker's current table; the request keeps it until it ends).
   x.table = w_.currentTable();
@@ -588,7 +728,8 @@ awaitable<bool> Conn::handleRequest() {
       const auto& r = f.redirect;
       std::string& loc = c.scratch;
       loc.clear();
-      std::string scheme = r.scheme.empty() ? "http" : r.scheme;
+      // "When empty, the scheme of the request is used" (HTTPRequestRedirectFilter.scheme).
+      std::string scheme = r.scheme.empty() ? (ssl_ != nullptr ? "https" : "http") : r.scheme;
       loc.append("location: ").append(scheme).append("://");
       loc.append(r.hostname.empty() ? std::string_view(c.host) : std::string_view(r.hostname));
       uint16_t port = r.port ? *r.port : 0;
@@ -651,9 +792,16 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
           ? std::min(backend.ir->connect_timeout_ms, opt.upstream_connect_timeout_ms)
           : opt.upstream_connect_timeout_ms;
   bool timed_out_connect = false;
+  bool tls_failed = false;
+  if (backend.tlsRequired() && !backend.tls) {
+    // BackendTLSPolicy applies but its context could not be built: never fall back to clear text.
+    co_return co_await sendLocal(x, 503, "upstream TLS not available\n", close_local);
+  }
+  const tls::ClientContext* up_tls = backend.tls.get();
+  x.backend = &backend;
   for (size_t attempt = 0; attempt < std::min<size_t>(n_eps, 3) && !up; ++attempt) {
     const tcp::endpoint& ep = backend.endpoints[(start + attempt) % n_eps];
-    up = w_.takeIdleUpstream(ep);
+    up = w_.takeIdleUpstream(ep, up_tls != nullptr ? up_tls->context() : nullptr);
     if (up) {
       reused = true;
       ++w_.stats().upstream_reuses;
@@ -678,8 +826,25 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
     }
     fresh->sock.set_option(tcp::no_delay(true), ec);
     ++w_.stats().upstream_connects;
+    if (up_tls != nullptr) {
+      // BackendTLSPolicy: handshake within the connect timeout; verification failures are
+      // logged with OpenSSL's reason and answered 502 (the backend's identity is not trusted).
+      int verify = X509_V_OK;
+      if (!co_await upstreamHandshake(*fresh, *up_tls, backend, connect_timeout, &verify)) {
+        if (entry_.killed) co_return false;
+        timed_out_connect = timed_out_connect || entry_.timed_out;
+        tls_failed = !entry_.timed_out;
+        spdlog::warn("backend {} at {}:{}: TLS handshake failed: {}", backend.ir->name,
+                     ep.address().to_string(), ep.port(),
+                     entry_.timed_out      ? "timeout"
+                     : verify != X509_V_OK ? X509_verify_cert_error_string(verify)
+                                           : "handshake error");
+        continue;
+      }
+    }
     up = std::move(fresh);
   }
+  if (!up && tls_failed) co_return co_await sendLocal(x, 502, "upstream TLS error\n", close_local);
   if (!up) {
     co_return co_await sendLocal(
         x, 503, timed_out_connect ? "upstream connect timeout\n" : "upstream connect error\n",
@@ -720,7 +885,7 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
   };
   char ipbuf[INET6_ADDRSTRLEN];
   appendForwarded("x-forwarded-for", clientIp(peer_, ipbuf));
-  appendForwarded("x-forwarded-proto", "http");
+  appendForwarded("x-forwarded-proto", ssl_ != nullptr ? "https" : "http");
   if (!x.host_value.empty()) appendForwarded("x-forwarded-host", x.host_value);
   if (x.req_framing == Framing::kChunked) {
     out.append("transfer-encoding: chunked\r\n");
@@ -747,7 +912,7 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
   x.body_done = !x.has_body || rp.done();
   bool up_write_failed = false;
   setDeadline(opt.idle_timeout_ms);
-  if (!co_await sendAll(up->sock, entry_, iov)) up_write_failed = true;
+  if (!co_await sendAll(up->sock, up->ssl, entry_, iov)) up_write_failed = true;
 
   // 8. Request body, streamed with backpressure: read from the client only once the previous
   // piece has been written upstream, so at most one buffer is in memory. It runs CONCURRENTLY with
@@ -773,13 +938,31 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
       // RFC 9110 10.1.1: we answer 100-continue ourselves once the upstream is connected.
       static const asio::const_buffer k100("HTTP/1.1 100 Continue\r\n\r\n", 25);
       iov.push_back(k100);
-      if (!co_await sendAll(sock_, entry_, iov)) co_return false;
+      if (!co_await sendAll(sock_, ssl_, entry_, iov)) co_return false;
     }
     using namespace asio::experimental::awaitable_operators;
     x.pump_running = true;
     co_return co_await (requestPump(x, *up, rv) && relayResponse(x, up));
   }
   co_return co_await relayResponse(x, up);
+}
+
+awaitable<bool> Conn::upstreamHandshake(UpstreamConn& up, const tls::ClientContext& ctx,
+                                        const CompiledBackend& backend, uint32_t timeout_ms,
+                                        int* verify_result) {
+  // Pooled connections resume this worker's last session with the backend (no lock).
+  up.ssl = ctx.newSsl(&w_.sessionSlot(backend.ir->name));
+  if (up.ssl == nullptr || !tls::attachFd(up.ssl, up.sock)) co_return false;
+  entry_.up = &up.sock;
+  setDeadline(timeout_ms);
+  asio::error_code ec = co_await tls::handshakeFd(up.ssl, up.sock);
+  entry_.up = nullptr;
+  *verify_result = static_cast<int>(SSL_get_verify_result(up.ssl));
+  if (ec || entry_.timed_out) {
+    SSL_set_quiet_shutdown(up.ssl, 1);
+    co_return false;
+  }
+  co_return true;
 }
 
 awaitable<void> Conn::requestPump(Exchange& x, UpstreamConn& up, http1::ChunkedValidator* rv) {
@@ -804,7 +987,7 @@ awaitable<void> Conn::requestPump(Exchange& x, UpstreamConn& up, http1::ChunkedV
       break;
     }
     x.body_done = c.req.done();
-    if (!co_await sendAll(up.sock, entry_, c.req_iov)) {
+    if (!co_await sendAll(up.sock, up.ssl, entry_, c.req_iov)) {
       // The upstream stopped reading (it may have answered early): the response side decides.
       x.up_write_failed = true;
       break;
@@ -868,7 +1051,7 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
       }
       // The request has just been written: the response cannot be there yet, so wait for
       // readability first instead of spending a read() on EAGAIN.
-      ssize_t r = co_await readUp(up->sock, ub, /*wait_first=*/!got_any);
+      ssize_t r = co_await readUp(*up, ub, /*wait_first=*/!got_any);
       if (r > 0) {
         got_any = true;
         continue;
@@ -898,11 +1081,20 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
           co_return co_await sendLocal(x, 503, "upstream connect error\n", close_local);
         }
         fresh->sock.set_option(tcp::no_delay(true), ec);
+        if (x.backend != nullptr && x.backend->tls) {
+          int verify = X509_V_OK;
+          if (!co_await upstreamHandshake(*fresh, *x.backend->tls, *x.backend, connect_timeout,
+                                          &verify)) {
+            if (entry_.killed) co_return false;
+            co_return co_await sendLocal(x, 502, "upstream TLS error\n", close_local);
+          }
+          entry_.up = &fresh->sock;
+        }
         up = std::move(fresh);
         ++w_.stats().upstream_connects;
         iov.push_back(asio::buffer(out));
         setDeadline(response_timed ? response_timeout : opt.idle_timeout_ms);
-        if (!co_await sendAll(up->sock, entry_, iov)) {
+        if (!co_await sendAll(up->sock, up->ssl, entry_, iov)) {
           co_return co_await sendLocal(x, 502, "upstream reset\n", true);
         }
         ub.clear();
@@ -932,7 +1124,7 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
       if (status != 100 && x.http11) {
         // Relay interim responses such as 103 Early Hints (RFC 9110 15.2) unchanged.
         iov.push_back(asio::const_buffer(rhead, rhead_bytes));
-        if (!co_await sendAll(sock_, entry_, iov)) co_return false;
+        if (!co_await sendAll(sock_, ssl_, entry_, iov)) co_return false;
       }
       ub.consume(resp_head_len);
       continue;
@@ -1020,8 +1212,8 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
 
   if (status == 101) {
     // 11a. Upgrade: relay bytes both ways until both sides are done.
-    if (!co_await sendAll(sock_, entry_, iov)) co_return false;
-    co_await tunnel(up->sock);
+    if (!co_await sendAll(sock_, ssl_, entry_, iov)) co_return false;
+    co_await tunnel(*up);
     co_return false;
   }
 
@@ -1038,11 +1230,11 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
     resp_done = sp.done();
   }
   if (!x.pump_running) setDeadline(opt.idle_timeout_ms);
-  if (!co_await sendAll(sock_, entry_, iov)) co_return false;
+  if (!co_await sendAll(sock_, ssl_, entry_, iov)) co_return false;
   while (!resp_done) {
     if (!x.pump_running) setDeadline(opt.idle_timeout_ms);
     ub.clear();
-    ssize_t r = co_await readUp(up->sock, ub);
+    ssize_t r = co_await readUp(*up, ub);
     if (r == 0 && in_framing == Framing::kEof) {
       SliceSink sink(iov);
       sp.feedEof(&sink);
@@ -1061,7 +1253,7 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
     } else {
       resp_done = sp.done();
     }
-    if (!co_await sendAll(sock_, entry_, iov)) co_return false;
+    if (!co_await sendAll(sock_, ssl_, entry_, iov)) co_return false;
   }
 
   // 12. Reuse the upstream connection only when the exchange ended cleanly on both sides.
@@ -1073,15 +1265,19 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
   co_return keep_down;
 }
 
-awaitable<void> Conn::pump(tcp::socket& from, tcp::socket& to, ByteBuf& buf, bool& done_flag) {
+awaitable<void> Conn::pump(tcp::socket& from, SSL* from_ssl, tcp::socket& to, SSL* to_ssl,
+                           ByteBuf& buf, bool& done_flag) {
   std::vector<asio::const_buffer> iov;
   while (!tunnel_dead_) {
     buf.clear();
-    ssize_t r = tryRead(from, buf.data.get(), buf.cap);
-    if (r == kWouldBlock) r = co_await readSlow(from, entry_, buf.data.get(), buf.cap);
+    ssize_t r = tryRead(from, from_ssl, buf.data.get(), buf.cap);
+    if (r == kWouldBlock || r == kWantWrite) {
+      r = co_await readSlow(from, from_ssl, entry_, buf.data.get(), buf.cap, r);
+    }
     if (r <= 0) {
       asio::error_code ec;
       if (r == 0) {
+        closeNotify(to_ssl);
         to.shutdown(tcp::socket::shutdown_send, ec);  // half-close propagates
       } else {
         tunnel_dead_ = true;  // stop the other direction too
@@ -1092,7 +1288,7 @@ awaitable<void> Conn::pump(tcp::socket& from, tcp::socket& to, ByteBuf& buf, boo
     }
     setDeadline(w_.options().idle_timeout_ms);
     iov.assign(1, asio::const_buffer(buf.data.get(), static_cast<size_t>(r)));
-    if (!co_await sendAll(to, entry_, iov)) {
+    if (!co_await sendAll(to, to_ssl, entry_, iov)) {
       asio::error_code ec;
       tunnel_dead_ = true;
       from.cancel(ec);
@@ -1103,30 +1299,31 @@ awaitable<void> Conn::pump(tcp::socket& from, tcp::socket& to, ByteBuf& buf, boo
   done_flag = true;
 }
 
-awaitable<void> Conn::tunnel(tcp::socket& up) {
+awaitable<void> Conn::tunnel(UpstreamConn& up) {
   using namespace asio::experimental::awaitable_operators;
   RequestCtx& c = *ctx_;
   std::vector<asio::const_buffer> iov;
   // Bytes that arrived early on either side belong to the new protocol.
   if (!c.up.empty()) {
     iov.push_back(asio::const_buffer(c.up.begin(), c.up.size()));
-    if (!co_await sendAll(sock_, entry_, iov)) co_return;
+    if (!co_await sendAll(sock_, ssl_, entry_, iov)) co_return;
     c.up.clear();
   }
   if (!c.in.empty()) {
     iov.push_back(asio::const_buffer(c.in.begin(), c.in.size()));
-    if (!co_await sendAll(up, entry_, iov)) co_return;
+    if (!co_await sendAll(up.sock, up.ssl, entry_, iov)) co_return;
     c.in.clear();
   }
   setDeadline(w_.options().idle_timeout_ms);
   bool a = false, b = false;
-  co_await (pump(sock_, up, c.in, a) && pump(up, sock_, c.up, b));
+  co_await (pump(sock_, ssl_, up.sock, up.ssl, c.in, a) &&
+            pump(up.sock, up.ssl, sock_, ssl_, c.up, b));
 }
 
 }  // namespace
 
 void serveConnection(Worker& worker, tcp::socket socket, std::shared_ptr<const PortKey> port) {
-  Conn::armIdle(std::make_unique<Conn>(worker, std::move(socket), std::move(port)));
+  Conn::start(std::make_unique<Conn>(worker, std::move(socket), std::move(port)));
 }
 
 awaitable<void> acceptLoop(Worker& worker, std::shared_ptr<tcp::acceptor> acceptor,

@@ -9,6 +9,7 @@
 
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/proxy.h"
+#include "dataplane/tls/client_context.h"
 
 namespace gantry::dataplane {
 
@@ -194,13 +195,15 @@ void Worker::releaseCtx(RequestCtx* ctx) {
   free_ctx_.push_back(ctx);
 }
 
-std::unique_ptr<UpstreamConn> Worker::takeIdleUpstream(const tcp::endpoint& ep) {
+std::unique_ptr<UpstreamConn> Worker::takeIdleUpstream(const tcp::endpoint& ep,
+                                                       const void* tls_context) {
   auto it = idle_upstream_.find(ep);
   if (it == idle_upstream_.end()) return nullptr;
   auto& list = it->second;
-  while (!list.empty()) {
-    std::unique_ptr<UpstreamConn> c = std::move(list.back());
-    list.pop_back();
+  for (size_t i = list.size(); i-- > 0;) {
+    if (list[i]->tlsContext() != tls_context) continue;
+    std::unique_ptr<UpstreamConn> c = std::move(list[i]);
+    list.erase(list.begin() + static_cast<ptrdiff_t>(i));
     // The upstream may have closed the idle connection (or sent garbage): a non-blocking peek
     // tells us before we write a request into a dead socket.
     char byte;
@@ -210,6 +213,12 @@ std::unique_ptr<UpstreamConn> Worker::takeIdleUpstream(const tcp::endpoint& ep) 
     c->sock.close(ec);
   }
   return nullptr;
+}
+
+tls::ClientSessionSlot& Worker::sessionSlot(const std::string& backend_name) {
+  auto& slot = session_slots_[backend_name];
+  if (!slot) slot = std::make_unique<tls::ClientSessionSlot>();
+  return *slot;
 }
 
 void Worker::putIdleUpstream(std::unique_ptr<UpstreamConn> c) {

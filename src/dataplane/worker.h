@@ -99,6 +99,9 @@ struct ConnEntry {
 
 struct RequestCtx;
 struct UpstreamConn;
+namespace tls {
+class ClientSessionSlot;
+}
 
 // Counters: plain integers, read by tests; a stats endpoint would sum them across workers.
 struct WorkerStats {
@@ -145,9 +148,13 @@ class Worker {
   void unregisterConn(ConnEntry* e);
   RequestCtx* acquireCtx();
   void releaseCtx(RequestCtx* ctx);
-  std::unique_ptr<UpstreamConn> takeIdleUpstream(const asio::ip::tcp::endpoint& ep);
+  // An idle pooled connection to ep made with the given backend TLS context (nullptr: plain).
+  std::unique_ptr<UpstreamConn> takeIdleUpstream(const asio::ip::tcp::endpoint& ep,
+                                                 const void* tls_context = nullptr);
   void putIdleUpstream(std::unique_ptr<UpstreamConn> c);
   void updateNow();
+  // This worker's last TLS session with a backend (BackendTLSPolicy resumption, no lock).
+  tls::ClientSessionSlot& sessionSlot(const std::string& backend_name);
 
  private:
   void startTicker();
@@ -165,6 +172,8 @@ class Worker {
 
   unsigned id_;
   Options options_;
+  // Declared before io_ and the pools: outlives every SSL that may store a session into it.
+  std::unordered_map<std::string, std::unique_ptr<tls::ClientSessionSlot>> session_slots_;
   // Destroyed explicitly first in ~Worker: destroying the context destroys suspended connection
   // coroutines, whose destructors still use the members below.
   std::unique_ptr<asio::io_context> io_;

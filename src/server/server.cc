@@ -62,8 +62,8 @@ class ServerImpl final : public Server {
     std::string errors;
     std::map<std::pair<std::string, uint16_t>, bool> wanted;
     for (const auto& p : snapshot->ports) {
-      if (p.protocol != ir::Protocol::kHttp) {
-        // HTTPS/TLS/TCP/UDP listeners come with later issues; say so instead of pretending.
+      if (p.protocol != ir::Protocol::kHttp && p.protocol != ir::Protocol::kHttps) {
+        // TLS/TCP/UDP listeners come with later issues; say so instead of pretending.
         errors += fmt::format("{}:{}: protocol not served yet; ", p.address, p.port);
         continue;
       }

@@ -2,6 +2,9 @@
 // connections. Not an API.
 #pragma once
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <asio/ip/tcp.hpp>
 #include <cstring>
 #include <memory>
@@ -82,7 +85,23 @@ struct RequestCtx {
 
 struct UpstreamConn {
   explicit UpstreamConn(asio::io_context& io) : sock(io) {}
+  ~UpstreamConn() {
+    if (ssl == nullptr) return;
+    // close_notify (best effort), then free the SSL before the socket closes (it holds the fd).
+    if (SSL_is_init_finished(ssl) == 1 && (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) == 0) {
+      SSL_shutdown(ssl);
+    }
+    ERR_clear_error();
+    SSL_free(ssl);
+  }
+  UpstreamConn(const UpstreamConn&) = delete;
+  UpstreamConn& operator=(const UpstreamConn&) = delete;
+  // The pool key besides the endpoint: a connection made under one BackendTLSPolicy context (or
+  // none) is never reused for a backend with another.
+  const SSL_CTX* tlsContext() const { return ssl != nullptr ? SSL_get_SSL_CTX(ssl) : nullptr; }
+
   asio::ip::tcp::socket sock;
+  SSL* ssl = nullptr;  // BackendTLSPolicy: TLS on sock (owned)
   asio::ip::tcp::endpoint ep;
   int64_t idle_since_ms = 0;
 };

@@ -8,6 +8,7 @@
 #include <asio/ip/address.hpp>
 
 #include "dataplane/http1/syntax.h"
+#include "dataplane/tls/contexts.h"
 
 namespace gantry::dataplane {
 namespace {
@@ -161,6 +162,7 @@ std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
         cb.cum_weights.push_back(cb.total_weight);
       }
     }
+    if (b.tls) cb.tls = tls::clientContextFor(b, warnings);
     backend_index.emplace(b.name, static_cast<uint32_t>(t->backends_.size()));
     t->backends_.push_back(std::move(cb));
   }
@@ -171,6 +173,8 @@ std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
     CompiledPort cp;
     cp.address = p.address;
     cp.port = p.port;
+    cp.protocol = p.protocol;
+    if (p.protocol == ir::Protocol::kHttps) cp.tls = tls::serverContextsFor(p, warnings);
     cp.listeners.reserve(p.http_listeners.size());
     for (const auto& l : p.http_listeners) {
       CompiledListener cl;
@@ -275,6 +279,16 @@ std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
   }
   t->rule_count_ = slot;
   return t;
+}
+
+bool RouteTable::portIsHttps(int port_index) const {
+  return port_index >= 0 && static_cast<size_t>(port_index) < ports_.size() &&
+         ports_[port_index].protocol == ir::Protocol::kHttps;
+}
+
+const tls::ServerContextSet* RouteTable::portTls(int port_index) const {
+  if (port_index < 0 || static_cast<size_t>(port_index) >= ports_.size()) return nullptr;
+  return ports_[port_index].tls.get();
 }
 
 int RouteTable::findPort(std::string_view address, uint16_t port) const {

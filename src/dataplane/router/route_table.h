@@ -23,6 +23,8 @@
 
 #include "common/status.h"
 #include "dataplane/http1/parser.h"
+#include "dataplane/tls/client_context.h"
+#include "dataplane/tls/server_context.h"
 #include "ir/ir.h"
 
 namespace gantry::dataplane {
@@ -41,6 +43,10 @@ struct CompiledBackend {
   std::vector<asio::ip::tcp::endpoint> endpoints;
   std::vector<uint32_t> cum_weights;  // running sum of endpoint weights (0-weight skipped)
   uint32_t total_weight = 0;
+  // BackendTLSPolicy: the client context of this snapshot (null: plain TCP, or TLS configured but
+  // unusable -- see tlsRequired()).
+  std::shared_ptr<const tls::ClientContext> tls;
+  bool tlsRequired() const { return ir != nullptr && ir->tls.has_value(); }
 };
 
 constexpr int32_t kInvalidBackend = -1;  // empty name: the spec wants HTTP 500 for its share
@@ -71,6 +77,10 @@ class RouteTable {
   // Index of the port bound at (address, port), or -1.
   int findPort(std::string_view address, uint16_t port) const;
   const CompiledRule* route(int port_index, const RequestInfo& req) const;
+  // HTTPS ports terminate TLS with the contexts built for this snapshot; `tls` is null when no
+  // certificate of the port is usable (connections are then refused).
+  bool portIsHttps(int port_index) const;
+  const tls::ServerContextSet* portTls(int port_index) const;
 
   const CompiledBackend& backend(uint32_t i) const { return backends_[i]; }
   size_t backendCount() const { return backends_.size(); }
@@ -138,6 +148,8 @@ class RouteTable {
   struct CompiledPort {
     std::string address;
     uint16_t port = 0;
+    ir::Protocol protocol = ir::Protocol::kHttp;
+    std::shared_ptr<const tls::ServerContextSet> tls;
     std::vector<CompiledListener> listeners;
   };
 
