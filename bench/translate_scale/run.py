@@ -70,6 +70,13 @@ def proc_status(pid, key):
     return 0
 
 
+def cpu_ms(pid):
+    """user + system CPU time of a process (all its threads) so far, in ms."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values, p):
     s = sorted(values)
     k = max(0, min(len(s) - 1, int(round(p / 100 * len(s) + 0.5)) - 1))
@@ -169,11 +176,13 @@ def main():
         t_traffic = wait_for(lambda: get(GATEWAY_PORT, f"/r{last}/", last_host, hdr)[0] == 200, 60)
         stats_status, stats_body = get(ADMIN[1], "/stats")
         stats = json.loads(stats_body) if stats_status == 200 else {}
+        cpu_start = cpu_ms(gantry.pid)
         hwm_start = proc_status(gantry.pid, "VmHWM")
         rss_start = proc_status(gantry.pid, "VmRSS")
 
         print()
         print(f"start -> /readyz 200:          {(t_ready - t0) * 1000:8.0f} ms")
+        print(f"gantry CPU (user+sys) to here:  {cpu_start:8.0f} ms")
         print("start -> traffic on last route: " +
               (f"{(t_traffic - t0) * 1000:8.0f} ms" if t_traffic else "never (within 60 s)"))
         if stats:
@@ -205,11 +214,13 @@ def main():
         # One-route changes.
         latencies = []
         reconcile = []
+        cpu = []
         target = os.path.join(config, "zz-changing.yaml")
         staging = os.path.join(tmp, "staging.yaml")  # same filesystem: rename is atomic
         for k in range(a.changes):
             with open(staging, "w") as f:
                 f.write(change_manifest(k))
+            cpu_before = cpu_ms(gantry.pid)
             t_write = time.monotonic()
             os.replace(staging, target)
             host = f"change-{k}.example.com"
@@ -219,6 +230,7 @@ def main():
                 latencies.append(float("inf"))
                 continue
             latencies.append((t_ok - t_write) * 1000)
+            cpu.append(cpu_ms(gantry.pid) - cpu_before)
             st, body = get(ADMIN[1], "/stats")
             if st == 200:
                 reconcile.append(json.loads(body).get("last_reconcile_us", 0) / 1000)
@@ -230,6 +242,10 @@ def main():
         if reconcile:
             print(f"  controller reconcile (translate + publish) per change: "
                   f"median {statistics.median(reconcile):.0f} ms, max {max(reconcile):.0f} ms")
+        if cpu:
+            print(f"  gantry CPU (user+sys) from rename to first 200, per change: "
+                  f"median {statistics.median(cpu):.0f} ms, max {max(cpu):.0f} ms "
+                  f"(clock tick {1000 / os.sysconf('SC_CLK_TCK'):.0f} ms)")
         print(f"peak RSS over the whole run (VmHWM): {proc_status(gantry.pid, 'VmHWM') / 1024:.1f} MiB")
         print(f"load average at the end: {open('/proc/loadavg').read().split()[:3]}")
     finally:

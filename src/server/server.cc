@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -56,7 +57,12 @@ class ServerImpl final : public Server {
     std::lock_guard<std::mutex> lock(mu_);
     if (!snapshot) return Status::error("null snapshot");
     std::vector<std::string> warnings;
+    const auto t0 = std::chrono::steady_clock::now();
     auto table = dataplane::RouteTable::build(snapshot, &warnings);
+    spdlog::debug(
+        "publish: snapshot {}: route table built in {} us", snapshot->version,
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
     for (const auto& w : warnings) spdlog::warn("snapshot {}: {}", snapshot->version, w);
 
     std::string errors;

@@ -161,6 +161,50 @@ TEST_F(RouteTableTest, ListenerIsolationAndWildcards) {
   EXPECT_EQ(routeName(*table_, r), "root");
 }
 
+// The host index (exact hosts named by entries -> candidate entries) must keep the listener's
+// entry order across exact, wildcard and "" entries, as the linear scan it replaces did.
+TEST(RouteTable, HostIndexKeepsEntryOrderAcrossHostKinds) {
+  auto s = std::make_shared<ir::Snapshot>();
+  ir::Port p;
+  p.address = "127.0.0.1";
+  p.port = 8080;
+  ir::HttpListener l;
+  l.name = "gw/any";
+  l.rules = {rule("exactA"),    rule("wild"),  rule("wideWild"), rule("any"),
+             rule("exactRoot"), rule("other"), rule("deepWild")};
+  l.entries.push_back(entry("a.wild.example", ir::PathMatchType::kPathPrefix, "/a", 0));
+  l.entries.push_back(entry("*.wild.example", ir::PathMatchType::kPathPrefix, "/w", 1));
+  l.entries.push_back(entry("*.example", ir::PathMatchType::kPathPrefix, "/e", 2));
+  l.entries.push_back(entry("", ir::PathMatchType::kPathPrefix, "/any", 3));
+  l.entries.push_back(entry("a.wild.example", ir::PathMatchType::kPathPrefix, "/", 4));
+  l.entries.push_back(entry("other.example", ir::PathMatchType::kPathPrefix, "/", 5));
+  l.entries.push_back(entry("*.deep.wild.example", ir::PathMatchType::kPathPrefix, "/", 6));
+  p.http_listeners.push_back(l);
+  s->ports.push_back(p);
+  auto t = RouteTable::build(s, nullptr);
+  auto at = [&](std::string host, std::string path) {
+    Req r;
+    r.host = std::move(host);
+    r.path = std::move(path);
+    return routeName(*t, r);
+  };
+  EXPECT_EQ(at("a.wild.example", "/a"), "exactA");
+  EXPECT_EQ(at("a.wild.example", "/w"), "wild");
+  EXPECT_EQ(at("a.wild.example", "/e"), "wideWild");
+  EXPECT_EQ(at("a.wild.example", "/any"), "any");
+  EXPECT_EQ(at("a.wild.example", "/zzz"), "exactRoot");
+  // A host no entry names exactly: wildcard and "" entries only.
+  EXPECT_EQ(at("z.wild.example", "/w"), "wild");
+  EXPECT_EQ(at("z.wild.example", "/any"), "any");
+  EXPECT_EQ(at("z.wild.example", "/zzz"), "404");
+  EXPECT_EQ(at("x.deep.wild.example", "/zzz"), "deepWild");
+  EXPECT_EQ(at("other.example", "/w"), "other");  // *.wild.example does not match it
+  EXPECT_EQ(at("other.example", "/e"), "wideWild");
+  EXPECT_EQ(at("other.example", "/zzz"), "other");
+  EXPECT_EQ(at("example", "/e"), "404");  // a wildcard needs at least one label before it
+  EXPECT_EQ(at("example", "/any"), "any");
+}
+
 TEST_F(RouteTableTest, UnknownPort) {
   Req r;
   EXPECT_EQ(table_->route(-1, r.info()), nullptr);
