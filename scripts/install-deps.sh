@@ -33,4 +33,6 @@ if [ "${1:-}" = "--test" ]; then
     echo "install-deps: installing Python test tools"
     $PY -m pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
   fi
+  # h2spec (HTTP/2 conformance, tests/e2e/test_http2_h2spec.py) is a Go module, not a package.
+  scripts/install-h2spec.sh || echo "install-deps: h2spec could not be installed" >&2
 fi

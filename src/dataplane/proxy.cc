@@ -18,6 +18,7 @@
 
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/http1/syntax.h"
+#include "dataplane/http2/server.h"
 #include "dataplane/tls/client_context.h"
 #include "dataplane/tls/fd_tls.h"
 #include "dataplane/tls/server_context.h"
@@ -490,6 +491,12 @@ awaitable<void> Conn::handshake(std::unique_ptr<Conn> self) {
     SSL_set_quiet_shutdown(c.ssl_, 1);
     co_return;
   }
+  if (tls::selectedAlpn(c.ssl_) == "h2") {
+    // RFC 9113 3.2: ALPN chose HTTP/2; its handler owns the connection (and the SSL) from here.
+    SSL* ssl = std::exchange(c.ssl_, nullptr);
+    http2::serveHttp2(c.w_, std::move(c.sock_), http2::SslPtr(ssl), c.port_, {});
+    co_return;
+  }
   armIdle(std::move(self));
 }
 
@@ -554,6 +561,20 @@ awaitable<bool> Conn::handleRequest() {
   setDeadline(opt.header_timeout_ms);
   http1::HeadScanner scanner(opt.max_request_header_bytes, opt.max_request_headers, true);
   for (;;) {
+    if (first_ && ssl_ == nullptr) {
+      // RFC 9113 3.3: HTTP/2 with prior knowledge starts with the client preface; the HTTP/2
+      // handler takes the connection over, with what we read.
+      auto m = http2::matchPreface({in.begin(), in.size()});
+      if (m == http2::PrefaceMatch::kComplete) {
+        http2::serveHttp2(w_, std::move(sock_), nullptr, port_, {in.begin(), in.size()});
+        in.clear();
+        co_return false;
+      }
+      if (m == http2::PrefaceMatch::kPartial) {
+        if (co_await readDown(in) <= 0) co_return false;
+        continue;
+      }
+    }
     http1::HeadStatus st = scanner.scan(in.begin(), in.size());
     if (st == http1::HeadStatus::kComplete) break;
     if (st == http1::HeadStatus::kBad) co_return co_await sendLocal(x, 400, "bad request\n", true);

@@ -1,0 +1,751 @@
+// One HTTP/2 request stream: validation, routing (the same RouteTable, path normalisation and
+// status semantics as HTTP/1, docs/life-of-a-request.md steps 10-12) and proxying to an HTTP/1.1
+// upstream from the worker's connection pool. The request body is streamed under HTTP/2 flow
+// control (the client's window reopens only for bytes written upstream); the response body is
+// streamed back through nghttp2's data provider, reading from the upstream only while little is
+// queued for the client.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <span>
+
+#include "dataplane/http1/conn_internal.h"
+#include "dataplane/http1/syntax.h"
+#include "dataplane/http2/session.h"
+#include "dataplane/tls/server_context.h"
+
+namespace gantry::dataplane::http2 {
+
+using asio::awaitable;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr ssize_t kWouldBlock = -1;
+constexpr ssize_t kIoError = -2;
+constexpr uint32_t kMaxResponseHeadBytes = 64 * 1024;
+constexpr uint32_t kMaxResponseHeaders = 200;
+// Response body queued for the client (not yet framed by nghttp2) above which we stop reading
+// from the upstream: backpressure from the client's flow-control window to the upstream socket.
+constexpr size_t kResponseHighWater = 64 * 1024;
+constexpr size_t kRequestPiece = 64 * 1024;
+
+bool wouldBlock(const asio::error_code& ec) {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+ssize_t tryRead(tcp::socket& s, char* p, size_t n) {
+  asio::error_code ec;
+  size_t r = s.read_some(asio::buffer(p, n), ec);
+  if (!ec) return static_cast<ssize_t>(r);
+  if (ec == asio::error::eof) return 0;
+  if (wouldBlock(ec)) return kWouldBlock;
+  return kIoError;
+}
+
+// Per-stream registration with the worker: the upstream socket's deadlines (connect, response,
+// idle) are swept like an HTTP/1 connection's; the drain deadline aborts it.
+struct StreamEntry {
+  explicit StreamEntry(Worker& w) : w(w) {
+    e.idle = false;
+    w.registerConn(&e);
+  }
+  ~StreamEntry() { w.unregisterConn(&e); }
+  StreamEntry(const StreamEntry&) = delete;
+  StreamEntry& operator=(const StreamEntry&) = delete;
+  void setDeadline(uint32_t ms) {
+    e.timed_out = false;
+    e.deadline_ms = ms == 0 ? 0 : w.nowMs() + ms;
+  }
+  Worker& w;
+  ConnEntry e;
+};
+
+awaitable<ssize_t> readUp(tcp::socket& s, ConnEntry& e, ByteBuf& b, bool wait_first) {
+  for (bool first = true;; first = false) {
+    if (!(first && wait_first)) {
+      ssize_t r = tryRead(s, b.data.get() + b.end, b.cap - b.end);
+      if (r > 0) b.end += static_cast<size_t>(r);
+      if (r != kWouldBlock) co_return r;
+    }
+    if (e.timed_out) co_return kIoError;
+    auto [ec] = co_await s.async_wait(tcp::socket::wait_read, kNoThrow);
+    if (ec || e.timed_out) co_return kIoError;
+  }
+}
+
+awaitable<bool> sendAll(tcp::socket& s, ConnEntry& e, std::string_view data) {
+  while (!data.empty()) {
+    asio::error_code ec;
+    size_t n = s.write_some(asio::buffer(data.data(), data.size()), ec);
+    if (!ec) {
+      data.remove_prefix(n);
+      continue;
+    }
+    if (!wouldBlock(ec) || e.timed_out) co_return false;
+    auto [wec] = co_await s.async_wait(tcp::socket::wait_write, kNoThrow);
+    if (wec || e.timed_out) co_return false;
+  }
+  co_return true;
+}
+
+// Hop-by-hop response fields (RFC 9110 7.6.1) and the ones HTTP/2 forbids (RFC 9113 8.2.2).
+bool isHopByHop(std::string_view name) {
+  using http1::iequals;
+  return iequals(name, "connection") || iequals(name, "keep-alive") ||
+         iequals(name, "transfer-encoding") || iequals(name, "upgrade") || iequals(name, "te") ||
+         (name.size() > 6 && iequals(name.substr(0, 6), "proxy-"));
+}
+
+std::string_view clientIp(const tcp::endpoint& peer, char (&buf)[INET6_ADDRSTRLEN]) {
+  const sockaddr* sa = peer.data();
+  if (sa->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof buf);
+  } else if (sa->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof buf);
+  } else {
+    return "unknown";
+  }
+  return buf;
+}
+
+void appendHex(std::string& s, uint64_t v) {
+  char buf[20];
+  int n = 0;
+  do {
+    buf[n++] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v != 0);
+  while (n > 0) s.push_back(buf[--n]);
+}
+
+uint32_t pickWeighted(const std::vector<uint32_t>& cum, uint32_t total, uint32_t& counter) {
+  uint32_t x = counter++ % total;
+  return static_cast<uint32_t>(std::upper_bound(cum.begin(), cum.end(), x) - cum.begin());
+}
+
+// Decoded response body slices go straight to the stream's send queue.
+class StreamSink : public http1::BodySink {
+ public:
+  StreamSink(Session& ss, Stream& s) : ss_(ss), s_(s) {}
+  void onBody(const char* data, size_t len) override { ss_.appendBody(s_, {data, len}); }
+
+ private:
+  Session& ss_;
+  Stream& s_;
+};
+
+enum class Framing : uint8_t { kNone, kLength, kChunked, kEof };
+
+// Parses response body bytes in `ub` (strict chunk validation first, as for HTTP/1 clients);
+// false on a framing error.
+bool feedResponse(http1::Parser& p, http1::ChunkedValidator* v, ByteBuf& ub, StreamSink& sink) {
+  size_t vused = 0;
+  http1::ChunkedValidator::Result vr = http1::ChunkedValidator::kMore;
+  if (v != nullptr) {
+    vr = v->feed(ub.begin(), ub.size(), &vused);
+    if (vr == http1::ChunkedValidator::kBad) return false;
+  }
+  size_t n = p.feedBody(ub.begin(), ub.size(), &sink);
+  if (p.failed()) return false;
+  if (v != nullptr) {
+    bool vdone = vr == http1::ChunkedValidator::kDone;
+    if (vdone != p.done() || (vdone && vused != n)) return false;
+  }
+  ub.consume(n);
+  return true;
+}
+
+// "name: value\r\n" trailer lines (as http1::Parser collects them) -> lower-case name/value list.
+std::vector<std::string> splitTrailers(std::string_view lines) {
+  std::vector<std::string> out;
+  while (!lines.empty()) {
+    size_t eol = lines.find("\r\n");
+    std::string_view line = lines.substr(0, eol);
+    lines = eol == std::string_view::npos ? std::string_view() : lines.substr(eol + 2);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    std::string name(line.substr(0, colon));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (isHopByHop(name) || name == "content-length") continue;
+    out.push_back(std::move(name));
+    out.emplace_back(http1::trimOws(line.substr(colon + 1)));
+  }
+  return out;
+}
+
+enum class ReqFailure : uint8_t { kNone, kClientGone, kTimeout };
+
+struct Exchange {
+  Session& ss;
+  Stream& s;
+  Worker& w;
+  RequestCtx& c;
+  StreamEntry& entry;
+  std::unique_ptr<UpstreamConn> up;
+  Framing req_framing = Framing::kNone;
+  bool reused = false;
+  bool body_sent = true;  // the whole request body reached the upstream
+  bool up_write_failed = false;
+  bool pump_running = false;
+  bool pump_abort = false;
+  ReqFailure req_failed = ReqFailure::kNone;
+  uint32_t connect_timeout_ms = 0;
+  uint32_t response_timeout_ms = 0;
+};
+
+// Request body: DATA bytes -> upstream (re-framed), then nghttp2_session_consume for exactly what
+// was written, so the client can never have more than one window in flight per stream.
+awaitable<void> requestPump(Exchange& x) {
+  Stream& s = x.s;
+  const Options& opt = x.w.options();
+  std::string piece;
+  std::string framed;
+  x.body_sent = false;
+  while (!x.pump_abort) {
+    if (s.bodyAvailable() > 0) {
+      piece.clear();
+      size_t n = x.ss.takeBody(s, piece, kRequestPiece);
+      std::string_view out = piece;
+      if (x.req_framing == Framing::kChunked) {
+        framed.clear();
+        appendHex(framed, n);
+        framed.append("\r\n").append(piece).append("\r\n");
+        out = framed;
+      }
+      if (!co_await sendAll(x.up->sock, x.entry.e, out)) {
+        x.up_write_failed = true;  // the upstream stopped reading: the response side decides
+        break;
+      }
+      x.ss.consume(s, n);
+      continue;
+    }
+    if (s.body_end) {
+      if (x.req_framing == Framing::kChunked) {
+        // RFC 9112 7.1.2: last chunk and the trailer section (request trailers, RFC 9113 8.1).
+        framed.assign("0\r\n");
+        for (const auto& t : s.trailers) {
+          if (isHopByHop(t.name) || t.name == "content-length") continue;
+          framed.append(t.name).append(": ").append(t.value).append("\r\n");
+        }
+        framed.append("\r\n");
+        if (!co_await sendAll(x.up->sock, x.entry.e, framed)) {
+          x.up_write_failed = true;
+          break;
+        }
+      }
+      x.body_sent = true;
+      break;
+    }
+    if (s.aborted()) {
+      x.req_failed = ReqFailure::kClientGone;
+      asio::error_code ec;
+      x.up->sock.cancel(ec);
+      break;
+    }
+    if (!co_await s.req_event.wait(opt.idle_timeout_ms) && !x.pump_abort &&
+        s.bodyAvailable() == 0 && !s.body_end && !s.aborted()) {
+      x.req_failed = ReqFailure::kTimeout;  // the client stopped sending its body
+      asio::error_code ec;
+      x.up->sock.cancel(ec);
+      break;
+    }
+  }
+  x.pump_running = false;
+  if (x.req_failed == ReqFailure::kNone && !x.pump_abort) {
+    x.entry.setDeadline(x.response_timeout_ms != 0 ? x.response_timeout_ms : opt.idle_timeout_ms);
+  }
+}
+
+awaitable<bool> connectFresh(Exchange& x, const tcp::endpoint& ep, uint32_t timeout_ms,
+                             bool* timed_out) {
+  auto fresh = std::make_unique<UpstreamConn>(x.w.io());
+  fresh->ep = ep;
+  asio::error_code ec;
+  fresh->sock.open(ep.protocol(), ec);
+  if (ec) co_return false;
+  fresh->sock.non_blocking(true, ec);
+  x.entry.e.up = &fresh->sock;
+  x.entry.setDeadline(timeout_ms);
+  auto [cec] = co_await fresh->sock.async_connect(ep, kNoThrow);
+  x.entry.e.up = nullptr;
+  if (cec || x.entry.e.timed_out) {
+    *timed_out = *timed_out || x.entry.e.timed_out;
+    spdlog::debug("upstream connect to {}:{} failed: {}", ep.address().to_string(), ep.port(),
+                  x.entry.e.timed_out ? "timeout" : cec.message());
+    co_return false;
+  }
+  fresh->sock.set_option(tcp::no_delay(true), ec);
+  ++x.w.stats().upstream_connects;
+  x.up = std::move(fresh);
+  x.entry.e.up = &x.up->sock;
+  co_return true;
+}
+
+// Response: head (1xx relayed, final head validated like for HTTP/1 clients), then the body.
+// Returns true when the upstream connection ended cleanly and may be reused.
+awaitable<bool> relayResponse(Exchange& x) {
+  Session& ss = x.ss;
+  Stream& s = x.s;
+  RequestCtx& c = x.c;
+  const Options& opt = x.w.options();
+  const bool is_head = s.method == "HEAD";
+  struct PumpStopper {
+    Exchange& x;
+    ~PumpStopper() {
+      if (!x.pump_running) return;
+      x.pump_abort = true;
+      x.s.req_event.notify();
+      asio::error_code ec;
+      if (x.up) x.up->sock.cancel(ec);
+    }
+  } stopper{x};
+
+  ByteBuf& ub = c.up;
+  ub.clear();
+  http1::Parser& sp = c.resp;
+  unsigned status = 0;
+  size_t head_len = 0;
+  bool retried = false;
+  for (;;) {
+    if (!x.pump_running) {
+      x.entry.setDeadline(x.response_timeout_ms != 0 ? x.response_timeout_ms : opt.idle_timeout_ms);
+    }
+    http1::HeadScanner rs(kMaxResponseHeadBytes, kMaxResponseHeaders, false);
+    http1::HeadStatus st;
+    bool got_any = !ub.empty();
+    while ((st = rs.scan(ub.begin(), ub.size())) == http1::HeadStatus::kIncomplete) {
+      if (ub.end == ub.cap) {
+        if (ub.start > 0) {
+          ub.compact();
+        } else {
+          ub.grow(kMaxResponseHeadBytes + 1);
+        }
+      }
+      ssize_t r = co_await readUp(x.up->sock, x.entry.e, ub, !got_any);
+      if (r > 0) {
+        got_any = true;
+        continue;
+      }
+      if (s.aborted() || x.entry.e.killed || x.req_failed == ReqFailure::kClientGone) {
+        co_return false;
+      }
+      if (x.entry.e.timed_out || x.req_failed == ReqFailure::kTimeout) {
+        ss.respondLocal(s, 504, "upstream timeout\n");
+        co_return false;
+      }
+      if (x.reused && !got_any && x.req_framing == Framing::kNone && !retried) {
+        // A pooled connection the upstream closed just as we reused it: nothing was processed,
+        // so retry once on a fresh connection (RFC 9112 9.3.1).
+        retried = true;
+        x.reused = false;
+        tcp::endpoint ep = x.up->ep;
+        x.up.reset();
+        bool timed_out = false;
+        if (!co_await connectFresh(x, ep, x.connect_timeout_ms, &timed_out)) {
+          if (!x.entry.e.killed) ss.respondLocal(s, 503, "upstream connect error\n");
+          co_return false;
+        }
+        x.entry.setDeadline(x.response_timeout_ms != 0 ? x.response_timeout_ms
+                                                       : opt.idle_timeout_ms);
+        if (!co_await sendAll(x.up->sock, x.entry.e, c.out)) {
+          ss.respondLocal(s, 502, "upstream reset\n");
+          co_return false;
+        }
+        ub.clear();
+        got_any = false;
+        continue;
+      }
+      ss.respondLocal(s, 502, "upstream reset\n");
+      co_return false;
+    }
+    if (st != http1::HeadStatus::kComplete) {
+      ss.respondLocal(s, 502, "malformed upstream response\n");
+      co_return false;
+    }
+    head_len = rs.headLen();
+    const char* rhead = ub.begin() + rs.startLineOffset();
+    size_t rhead_bytes = head_len - rs.startLineOffset();
+    sp.reset(HTTP_RESPONSE);
+    unsigned peek = 0;
+    if (rhead_bytes >= 12) {
+      for (int i = 9; i < 12; ++i) peek = peek * 10 + static_cast<unsigned>(rhead[i] - '0');
+    }
+    bool no_body = is_head || (peek >= 100 && peek < 200) || peek == 204 || peek == 304;
+    if (!sp.parseHead(rhead, rhead_bytes, &c.resp_headers, no_body) || sp.major() != 1) {
+      ss.respondLocal(s, 502, "malformed upstream response\n");
+      co_return false;
+    }
+    status = sp.status();
+    if (status == 101) {
+      // Nothing to upgrade to over HTTP/2 (RFC 9113 8.6), and we never asked.
+      ss.respondLocal(s, 502, "unexpected upgrade\n");
+      co_return false;
+    }
+    if (status >= 100 && status < 200) {
+      if (status != 100) {
+        // RFC 9110 15.2: a proxy forwards 1xx responses (e.g. 103 Early Hints).
+        std::vector<Field> fields;
+        for (auto& h : c.resp_headers) {
+          if (isHopByHop(h.name)) continue;
+          char* name = const_cast<char*>(h.name.data());  // our own buffer (ub)
+          for (size_t i = 0; i < h.name.size(); ++i) {
+            name[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+          }
+          fields.push_back({h.name, h.value});
+        }
+        ss.submitInterim(s, status, fields);
+      }
+      ub.consume(head_len);
+      continue;
+    }
+    break;
+  }
+
+  // Same framing rules as for HTTP/1 clients (smuggling defences; 502 on violation).
+  int rcl = 0, rte = 0;
+  std::string_view rte_value;
+  for (const auto& h : c.resp_headers) {
+    if (http1::iequals(h.name, "content-length")) {
+      ++rcl;
+    } else if (http1::iequals(h.name, "transfer-encoding")) {
+      ++rte;
+      rte_value = http1::trimOws(h.value);
+    }
+  }
+  if ((rcl > 0 && rte > 0) || rcl > 1 || rte > 1 ||
+      (rte > 0 && !(http1::iequals(rte_value, "chunked") && sp.chunked()))) {
+    ss.respondLocal(s, 502, "malformed upstream response\n");
+    co_return false;
+  }
+  const bool no_body = is_head || status == 204 || status == 304;
+  Framing in_framing = Framing::kNone;
+  if (!no_body) {
+    if (sp.chunked()) {
+      in_framing = Framing::kChunked;
+    } else if (sp.hasContentLength()) {
+      in_framing = sp.contentLength() > 0 ? Framing::kLength : Framing::kNone;
+    } else {
+      in_framing = Framing::kEof;
+    }
+  }
+
+  // Response head: lower-case names (RFC 9113 8.2.1), hop-by-hop and the fields the Connection
+  // header lists removed (RFC 9113 8.2.2), Content-Length kept (it is valid in HTTP/2, and for
+  // HEAD and 304 it describes the representation).
+  std::string_view conn_tokens[4];
+  int n_conn = 0;
+  for (const auto& h : c.resp_headers) {
+    if (http1::iequals(h.name, "connection") && n_conn < 4) conn_tokens[n_conn++] = h.value;
+  }
+  std::vector<Field> fields;
+  fields.reserve(c.resp_headers.size());
+  for (const auto& h : c.resp_headers) {
+    if (isHopByHop(h.name)) continue;
+    bool listed = false;
+    for (int i = 0; i < n_conn; ++i) listed = listed || http1::hasToken(conn_tokens[i], h.name);
+    if (listed) continue;
+    if (http1::iequals(h.name, "content-length") && status == 204) continue;
+    char* name = const_cast<char*>(h.name.data());  // points into our own buffer (ub)
+    for (size_t i = 0; i < h.name.size(); ++i) {
+      name[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+    }
+    fields.push_back({h.name, h.value});
+  }
+  const bool has_body = in_framing != Framing::kNone;
+  if (!ss.submitResponse(s, status, fields, has_body)) co_return false;
+  ub.consume(head_len);
+  if (!has_body) co_return sp.keepAlive() && ub.empty();
+
+  // Body, with backpressure: read from the upstream only while little is queued for the client.
+  StreamSink sink(ss, s);
+  http1::ChunkedValidator validator(kMaxResponseHeadBytes);
+  http1::ChunkedValidator* v = in_framing == Framing::kChunked ? &validator : nullptr;
+  bool clean = true;
+  if (!sp.done() && !ub.empty() && !feedResponse(sp, v, ub, sink)) {
+    ss.resetStream(s, NGHTTP2_INTERNAL_ERROR);
+    co_return false;
+  }
+  while (!sp.done()) {
+    while (ss.pendingBody(s) >= kResponseHighWater && !s.aborted()) {
+      // The client's window is closed: wait for it (idle timeout), not for the upstream.
+      if (!co_await s.resp_event.wait(opt.idle_timeout_ms) &&
+          ss.pendingBody(s) >= kResponseHighWater && !s.aborted()) {
+        ss.resetStream(s, NGHTTP2_CANCEL);
+        co_return false;
+      }
+    }
+    if (s.aborted()) co_return false;
+    if (!x.pump_running) x.entry.setDeadline(opt.idle_timeout_ms);
+    ub.clear();
+    ssize_t r = co_await readUp(x.up->sock, x.entry.e, ub, false);
+    if (r == 0 && in_framing == Framing::kEof) {
+      sp.feedEof(&sink);
+      clean = false;
+      break;
+    }
+    if (r <= 0 || !feedResponse(sp, v, ub, sink)) {
+      // After the head went out all we can do is reset the stream: the client sees a failed
+      // response, never a truncated one that looks complete.
+      if (!s.aborted()) ss.resetStream(s, NGHTTP2_INTERNAL_ERROR);
+      co_return false;
+    }
+  }
+  ss.endBody(s, splitTrailers(sp.trailers()));
+  co_return clean&& sp.keepAlive() && ub.empty();
+}
+
+awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTable& lt,
+                      const CompiledRule& rule, const CompiledBackend& backend,
+                      std::string_view host_value, const std::string& path, std::string_view query,
+                      bool has_query, int64_t start_ms) {
+  Worker& w = ss.worker();
+  const Options& opt = w.options();
+  RequestCtx* ctx = w.acquireCtx();
+  struct CtxGuard {
+    Worker& w;
+    RequestCtx* c;
+    ~CtxGuard() { w.releaseCtx(c); }
+  } ctx_guard{w, ctx};
+  StreamEntry entry(w);
+  Exchange x{ss, s, w, *ctx, entry, nullptr};
+
+  // Upstream connection: pooled, else connect; a refused endpoint moves on to the next one.
+  uint32_t& rr = lt.backend_rr[static_cast<size_t>(&backend - &table.backend(0))];
+  const size_t n_eps = backend.endpoints.size();
+  uint32_t start = pickWeighted(backend.cum_weights, backend.total_weight, rr);
+  x.connect_timeout_ms =
+      backend.ir->connect_timeout_ms != 0
+          ? std::min(backend.ir->connect_timeout_ms, opt.upstream_connect_timeout_ms)
+          : opt.upstream_connect_timeout_ms;
+  bool timed_out_connect = false;
+  for (size_t attempt = 0; attempt < std::min<size_t>(n_eps, 3) && !x.up; ++attempt) {
+    const tcp::endpoint& ep = backend.endpoints[(start + attempt) % n_eps];
+    x.up = w.takeIdleUpstream(ep);
+    if (x.up) {
+      x.reused = true;
+      ++w.stats().upstream_reuses;
+      entry.e.up = &x.up->sock;
+      break;
+    }
+    if (co_await connectFresh(x, ep, x.connect_timeout_ms, &timed_out_connect)) break;
+    if (entry.e.killed || s.aborted()) co_return;
+  }
+  if (!x.up) {
+    ss.respondLocal(s, 503,
+                    timed_out_connect ? "upstream connect timeout\n" : "upstream connect error\n");
+    co_return;
+  }
+  if (s.aborted()) co_return;
+
+  // Request head, HTTP/1.1: the normalised path as routed; Host from :authority; cookies joined
+  // (RFC 9113 8.2.3); X-Forwarded-* appended; framing from content-length, else chunked.
+  std::string& out = ctx->out;
+  out.clear();
+  out.append(s.method).push_back(' ');
+  out.append(path);
+  if (has_query) out.append("?").append(query);
+  out.append(" HTTP/1.1\r\nHost: ").append(host_value).append("\r\n");
+  bool cookie = false;
+  bool expect_continue = false;
+  for (const auto& h : s.headers) {
+    if (h.name == "content-length" || h.name == "te" || h.name == "x-forwarded-for" ||
+        h.name == "x-forwarded-proto" || h.name == "x-forwarded-host" || h.name == "cookie") {
+      continue;
+    }
+    if (h.name == "expect") {
+      expect_continue = http1::iequals(http1::trimOws(h.value), "100-continue");
+      continue;
+    }
+    out.append(h.name).append(": ").append(h.value).append("\r\n");
+  }
+  for (const auto& h : s.headers) {
+    if (h.name != "cookie") continue;
+    out.append(cookie ? "; " : "cookie: ").append(h.value);
+    cookie = true;
+  }
+  if (cookie) out.append("\r\n");
+  auto appendForwarded = [&](std::string_view name, std::string_view ours) {
+    out.append(name).append(": ");
+    for (const auto& h : s.headers) {
+      if (h.name == name) out.append(http1::trimOws(h.value)).append(", ");
+    }
+    out.append(ours).append("\r\n");
+  };
+  char ipbuf[INET6_ADDRSTRLEN];
+  appendForwarded("x-forwarded-for", clientIp(ss.peer(), ipbuf));
+  appendForwarded("x-forwarded-proto", ss.ssl() != nullptr ? "https" : "http");
+  if (!host_value.empty()) appendForwarded("x-forwarded-host", host_value);
+  if (s.has_content_length) {
+    out.append("content-length: ").append(std::to_string(s.content_length)).append("\r\n");
+    x.req_framing = s.content_length > 0 ? Framing::kLength : Framing::kNone;
+  } else if (!s.body_end || s.bodyAvailable() > 0) {
+    out.append("transfer-encoding: chunked\r\n");
+    x.req_framing = Framing::kChunked;
+  }
+  out.append("\r\n");
+
+  uint32_t response_timeout = opt.upstream_response_timeout_ms;
+  auto tighten = [&](uint32_t ms) {
+    if (ms != 0 && (response_timeout == 0 || ms < response_timeout)) response_timeout = ms;
+  };
+  tighten(rule.ir->timeouts.backend_request_ms);
+  if (rule.ir->timeouts.request_ms != 0) {
+    int64_t left = start_ms + rule.ir->timeouts.request_ms - w.nowMs();
+    tighten(static_cast<uint32_t>(std::max<int64_t>(left, 1)));
+  }
+  x.response_timeout_ms = response_timeout;
+
+  entry.setDeadline(opt.idle_timeout_ms);
+  bool ok = co_await sendAll(x.up->sock, entry.e, out);
+  bool reusable = false;
+  if (!ok) {
+    x.up_write_failed = true;
+    x.body_sent = x.req_framing == Framing::kNone;
+    reusable = co_await relayResponse(x);
+  } else if (x.req_framing != Framing::kNone) {
+    if (expect_continue && s.bodyAvailable() == 0 && !s.body_end) {
+      // RFC 9110 10.1.1: the upstream is connected, tell the client to go on.
+      ss.submitInterim(s, 100, {});
+    }
+    using namespace asio::experimental::awaitable_operators;
+    x.pump_running = true;
+    reusable = co_await (requestPump(x) && relayResponse(x));
+  } else {
+    reusable = co_await relayResponse(x);
+  }
+  entry.e.up = nullptr;
+  if (reusable && x.body_sent && !x.up_write_failed && x.req_failed == ReqFailure::kNone && x.up) {
+    w.putIdleUpstream(std::move(x.up));
+  }
+}
+
+// RequestRedirect (HTTPRoute filter): Location from the filter's scheme/hostname/port/path.
+void redirect(Session& ss, Stream& s, const ir::RequestRedirect& r, std::string_view host,
+              std::string_view host_value, const std::string& path, std::string_view query,
+              bool has_query) {
+  std::string loc;
+  std::string scheme = r.scheme.empty() ? (ss.ssl() != nullptr ? "https" : "http") : r.scheme;
+  loc.append(scheme).append("://");
+  loc.append(r.hostname.empty() ? host : std::string_view(r.hostname));
+  uint16_t port = r.port ? *r.port : 0;
+  if (!r.port && r.scheme.empty()) {
+    size_t colon = host_value.rfind(':');
+    if (colon != std::string_view::npos && host_value.find(']', colon) == std::string_view::npos) {
+      loc.append(host_value.substr(colon));
+    }
+  }
+  if (port != 0 && !((scheme == "http" && port == 80) || (scheme == "https" && port == 443))) {
+    loc.push_back(':');
+    loc.append(std::to_string(port));
+  }
+  if (r.path.type == ir::PathModifierType::kReplaceFullPath) {
+    loc.append(r.path.value);
+  } else if (r.path.type == ir::PathModifierType::kReplacePrefixMatch) {
+    loc.append(r.path.value.empty() ? "/" : r.path.value);
+  } else {
+    loc.append(path);
+  }
+  if (has_query) loc.append("?").append(query);
+  ss.respondLocal(s, r.status_code, "", {{"location", loc}});
+}
+
+}  // namespace
+
+awaitable<void> handleStream(Session& ss, Stream& s) {
+  Worker& w = ss.worker();
+  const int64_t start_ms = w.nowMs();
+  if (s.too_large) {
+    ss.respondLocal(s, 431, "request header fields too large\n");
+    co_return;
+  }
+  if (s.bad_host) {
+    ss.respondLocal(s, 400, "bad host\n");
+    co_return;
+  }
+  if (s.method == "CONNECT") {
+    // nghttp2 accepts CONNECT (RFC 9113 8.5); a gateway for HTTPRoutes does not tunnel.
+    ss.respondLocal(s, 405, "method not allowed\n");
+    co_return;
+  }
+  if (s.path == "*") {
+    ss.respondLocal(s, 404, "bad request target\n");  // as for HTTP/1 asterisk-form
+    co_return;
+  }
+  // Host: :authority (or Host), validated like an HTTP/1 Host (RFC 9112 3.2, RFC 3986 3.2.2).
+  std::string host;
+  if (!http1::parseHost(s.authority, &host) || host.empty()) {
+    ss.respondLocal(s, 400, "bad host\n");
+    co_return;
+  }
+  if (ss.ssl() != nullptr && tls::ServerContextSet::isMisdirected(ss.ssl(), host)) {
+    // RFC 9110 15.5.20: this connection's certificate was chosen for another host.
+    ss.respondLocal(s, 421, "misdirected request\n");
+    co_return;
+  }
+  std::string_view raw_path = s.path;
+  std::string_view query;
+  bool has_query = false;
+  size_t q = raw_path.find('?');
+  if (q != std::string_view::npos) {
+    query = raw_path.substr(q + 1);
+    raw_path = raw_path.substr(0, q);
+    has_query = true;
+  }
+  std::string path;
+  if (!http1::normalizePath(raw_path, &path) || !http1::validQuery(query)) {
+    ss.respondLocal(s, 400, "bad path\n");
+    co_return;
+  }
+
+  // Route with the worker's current table (kept until the stream ends), as for HTTP/1.
+  LocalTableRef lt = w.currentTable();
+  const RouteTable* table = lt ? lt->table.get() : nullptr;
+  if (table == nullptr) {
+    ss.respondLocal(s, 404, "no route\n");
+    co_return;
+  }
+  RequestInfo ri;
+  ri.method = s.method;
+  ri.host = host;
+  ri.path = path;
+  ri.query = query;
+  ri.headers = &s.headers;
+  const CompiledRule* rule = table->route(table->findPort(ss.port().address, ss.port().port), ri);
+  if (rule == nullptr) {
+    ss.respondLocal(s, 404, "no route\n");
+    co_return;
+  }
+  if (rule->ir->direct_status != 0) {
+    ss.respondLocal(s, rule->ir->direct_status, "");
+    co_return;
+  }
+  for (const auto& f : rule->ir->filters) {
+    if (f.type == ir::FilterType::kRequestRedirect) {
+      redirect(ss, s, f.redirect, host, s.authority, path, query, has_query);
+      co_return;
+    }
+  }
+  if (rule->total_weight == 0) {
+    ss.respondLocal(s, 500, "no backend\n");  // Gateway API: no valid backendRef -> 500
+    co_return;
+  }
+  uint32_t bi = pickWeighted(rule->cum_weights, rule->total_weight, lt->rule_rr[rule->slot]);
+  int32_t bidx = rule->backends[bi];
+  if (bidx == kInvalidBackend) {
+    ss.respondLocal(s, 500, "invalid backend\n");
+    co_return;
+  }
+  if (bidx < 0 || table->backend(static_cast<uint32_t>(bidx)).total_weight == 0) {
+    ss.respondLocal(s, 503, "no healthy upstream\n");
+    co_return;
+  }
+  co_await proxy(ss, s, *table, *lt.get(), *rule, table->backend(static_cast<uint32_t>(bidx)),
+                 s.authority, path, query, has_query, start_ms);
+}
+
+}  // namespace gantry::dataplane::http2
