@@ -75,7 +75,7 @@ std::shared_ptr<const TicketKeys> processTicketKeys() {
 }  // namespace
 
 const std::vector<std::string>& httpsAlpn() {
-  static const std::vector<std::string> alpn = {"http/1.1"};
+  static const std::vector<std::string> alpn = {"h2", "http/1.1"};
   return alpn;
 }
 

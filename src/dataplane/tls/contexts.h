@@ -23,8 +23,8 @@
 
 namespace gantry::dataplane::tls {
 
-// ALPN protocols HTTPS listeners offer, in server preference order. HTTP/1.1 only until the
-// HTTP/2 server is wired in (then "h2" first).
+// ALPN protocols HTTPS listeners offer, in server preference order: "h2" (served by
+// http2::serveHttp2, RFC 9113 3.2) then "http/1.1".
 const std::vector<std::string>& httpsAlpn();
 
 // The contexts for an HTTPS port (nullptr with a warning when no certificate is usable: the
