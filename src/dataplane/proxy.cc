@@ -16,6 +16,8 @@
 #include <cstring>
 #include <span>
 
+#include "dataplane/filters/path_modifier.h"
+#include "dataplane/filters/rule_filters.h"
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/http1/syntax.h"
 #include "dataplane/http2/server.h"
@@ -380,6 +382,9 @@ class Conn {
   awaitable<bool> handleRequest();
   awaitable<bool> sendLocal(Exchange& x, unsigned status, std::string_view body, bool close,
                             std::string_view extra = {});
+  awaitable<bool> sendRedirect(Exchange& x, const filters::Redirect& r, bool close);
+  awaitable<bool> sendPreflight(Exchange& x, const filters::Cors& cors,
+                                const filters::CorsRequest& req, bool close);
   awaitable<bool> proxy(Exchange& x, const CompiledBackend& backend);
   awaitable<bool> upstreamHandshake(UpstreamConn& up, const tls::ClientContext& ctx,
                                     const CompiledBackend& backend, uint32_t timeout_ms,
@@ -432,6 +437,10 @@ struct Conn::Exchange {
   LocalTableRef table;
   const CompiledRule* rule = nullptr;
   const CompiledBackend* backend = nullptr;  // set by proxy()
+  // HTTPRoute filters for the picked backendRef (dataplane/filters), null when none apply.
+  const dataplane::filters::BackendFilters* filters = nullptr;
+  std::string_view resp_extra;  // response field lines added by the CORS filter
+  bool cors_applied = false;
 };
 
 // Idle: the connection is only this object, owned by the pending readability wait's handler (no
@@ -549,6 +558,25 @@ awaitable<bool> Conn::sendLocal(Exchange& x, unsigned status, std::string_view b
   setDeadline(w_.options().idle_timeout_ms);
   bool ok = co_await sendAll(sock_, ssl_, entry_, iov);
   co_return ok && !close;
+}
+
+awaitable<bool> Conn::sendRedirect(Exchange& x, const filters::Redirect& r, bool close) {
+  // HTTPRoute RequestRedirect (RFC 9110 15.4): Location from the filter and the request.
+  std::string& loc = ctx_->scratch;
+  loc.clear();
+  r.appendLocation(ctx_->host, ctx_->path, x.has_query, x.query, loc);
+  co_return co_await sendLocal(x, r.status(), "", close, loc);
+}
+
+awaitable<bool> Conn::sendPreflight(Exchange& x, const filters::Cors& cors,
+                                    const filters::CorsRequest& req, bool close) {
+  // HTTPCORSFilter: "The status code of a successful response to a "preflight" request is always
+  // an OK status"; for an origin that is not allowed the answer carries no CORS fields, so the
+  // browser does not send the actual request.
+  std::string& extra = ctx_->scratch;
+  extra.clear();
+  if (cors.allows(req.origin)) cors.appendPreflight(req, extra);
+  co_return co_await sendLocal(x, 204, "", close, extra);
 }
 
 awaitable<bool> Conn::handleRequest() {
@@ -743,40 +771,16 @@ awaitable<bool> Conn::handleRequest() {
   if (rule.direct_status != 0) {
     co_return co_await sendLocal(x, rule.direct_status, "", close_local);
   }
-  for (const auto& f : rule.filters) {
-    if (f.type == ir::FilterType::kRequestRedirect) {
-      // RFC 9110 15.4 + HTTPRoute RequestRedirect: scheme/hostname/port/path replaced if set.
-      const auto& r = f.redirect;
-      std::string& loc = c.scratch;
-      loc.clear();
-      // "When empty, the scheme of the request is used" (HTTPRequestRedirectFilter.scheme).
-      std::string scheme = r.scheme.empty() ? (ssl_ != nullptr ? "https" : "http") : r.scheme;
-      loc.append("location: ").append(scheme).append("://");
-      loc.append(r.hostname.empty() ? std::string_view(c.host) : std::string_view(r.hostname));
-      uint16_t port = r.port ? *r.port : 0;
-      if (!r.port && r.scheme.empty()) {
-        size_t colon = x.host_value.rfind(':');
-        if (colon != std::string_view::npos && x.host_value.find(']', colon) == std::string::npos)
-          loc.append(x.host_value.substr(colon));
-      }
-      if (port != 0 && !((scheme == "http" && port == 80) || (scheme == "https" && port == 443))) {
-        loc.push_back(':');
-        appendDec(loc, port);
-      }
-      if (r.path.type == ir::PathModifierType::kReplaceFullPath) {
-        loc.append(r.path.value);
-      } else if (r.path.type == ir::PathModifierType::kReplacePrefixMatch && x.rule != nullptr) {
-        loc.append(r.path.value.empty() ? "/" : r.path.value);
-      } else {
-        loc.append(c.path);
-      }
-      if (x.has_query) loc.append("?").append(x.query);
-      loc.append("\r\n");
-      std::string extra = std::move(loc);
-      bool ok = co_await sendLocal(x, r.status_code, "", close_local, extra);
-      c.scratch = std::move(extra);
-      co_return ok;
+  // HTTPRoute filters answered by the gateway itself (dataplane/filters/rule_filters.h).
+  const filters::RuleFilters* rf = x.rule->filters.get();
+  filters::CorsRequest cors_req;
+  if (rf != nullptr) {
+    if (rf->cors) {
+      cors_req = filters::CorsRequest::inspect(x.method, c.req_headers);
+      if (cors_req.preflight())
+        co_return co_await sendPreflight(x, *rf->cors, cors_req, close_local);
     }
+    if (rf->redirect) co_return co_await sendRedirect(x, *rf->redirect, close_local);
   }
   if (x.rule->total_weight == 0) {
     // No usable backendRef (Gateway API: all invalid -> 500).
@@ -792,6 +796,32 @@ awaitable<bool> Conn::handleRequest() {
   }
   if (bidx < 0 || table->backend(static_cast<uint32_t>(bidx)).total_weight == 0) {
     co_return co_await sendLocal(x, 503, "no healthy upstream\n", close_local);
+  }
+  if (rf != nullptr) {
+    // Filters of the picked backendRef (composed with the rule's).
+    const filters::BackendFilters* bf = rf->forBackend(x.rule->backend_refs[bi]);
+    x.filters = bf;
+    const filters::Cors* cors = rf->cors ? &*rf->cors : nullptr;
+    if (bf != nullptr) {
+      if (bf->redirect) co_return co_await sendRedirect(x, *bf->redirect, close_local);
+      if (bf->cors && !rf->cors) {
+        cors = &*bf->cors;
+        cors_req = filters::CorsRequest::inspect(x.method, c.req_headers);
+        if (cors_req.preflight()) co_return co_await sendPreflight(x, *cors, cors_req, close_local);
+      }
+      if (bf->rewritesPath()) {
+        // URLRewrite: the rewritten path is what is forwarded (routing already happened).
+        c.scratch.clear();
+        filters::modifyPath(bf->path, rf->prefixes, c.path, c.scratch);
+        std::swap(c.path, c.scratch);
+      }
+    }
+    if (cors != nullptr && cors_req.has_origin && cors->allows(cors_req.origin)) {
+      c.scratch.clear();
+      cors->appendActual(cors_req, c.scratch);
+      x.resp_extra = c.scratch;
+      x.cors_applied = true;
+    }
   }
   co_return co_await proxy(x, table->backend(static_cast<uint32_t>(bidx)));
 }
@@ -885,7 +915,10 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
   out.append(c.path);
   if (x.has_query) out.append("?").append(x.query);
   out.append(" HTTP/1.1\r\n");
-  out.append("Host: ").append(x.host_value).append("\r\n");
+  const filters::BackendFilters* bf = x.filters;
+  out.append("Host: ")
+      .append(bf != nullptr && bf->rewrite_host ? std::string_view(bf->host) : x.host_value)
+      .append("\r\n");
   for (const auto& h : c.req_headers) {
     using http1::iequals;
     if (isHopByHop(h.name) || x.connection.lists(h.name) || iequals(h.name, "host") ||
@@ -893,8 +926,10 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
         iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host")) {
       continue;
     }
+    if (bf != nullptr && bf->request.drops(h.name)) continue;  // RequestHeaderModifier
     out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
+  if (bf != nullptr) out.append(bf->request.lines());
   // X-Forwarded-*: every received line's values, in order, then ours (de-facto standard; several
   // lines of one field are one comma-separated list, RFC 9110 5.3).
   auto appendForwarded = [&](std::string_view name, std::string_view ours) {
@@ -905,9 +940,15 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
     out.append(ours).append("\r\n");
   };
   char ipbuf[INET6_ADDRSTRLEN];
-  appendForwarded("x-forwarded-for", clientIp(peer_, ipbuf));
-  appendForwarded("x-forwarded-proto", ssl_ != nullptr ? "https" : "http");
-  if (!x.host_value.empty()) appendForwarded("x-forwarded-host", x.host_value);
+  // A RequestHeaderModifier that removes or sets one of these replaces gantry's own.
+  auto ours = [&](std::string_view name) { return bf == nullptr || !bf->request.drops(name); };
+  if (ours("x-forwarded-for")) appendForwarded("x-forwarded-for", clientIp(peer_, ipbuf));
+  if (ours("x-forwarded-proto")) {
+    appendForwarded("x-forwarded-proto", ssl_ != nullptr ? "https" : "http");
+  }
+  if (!x.host_value.empty() && ours("x-forwarded-host")) {
+    appendForwarded("x-forwarded-host", x.host_value);
+  }
   if (x.req_framing == Framing::kChunked) {
     out.append("transfer-encoding: chunked\r\n");
   } else if (x.has_cl_header) {
@@ -1208,10 +1249,15 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
     if (line.size() > 13) out.append(line.substr(13));
   }
   out.append("\r\n");
+  const filters::BackendFilters* bf = x.filters;
   for (const auto& h : c.resp_headers) {
     if (isHopByHop(h.name) || rconn.lists(h.name)) continue;
+    if (bf != nullptr && bf->response.drops(h.name)) continue;  // ResponseHeaderModifier
+    if (x.cors_applied && filters::isCorsResponseField(h.name)) continue;
     out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
+  if (bf != nullptr) out.append(bf->response.lines());
+  out.append(x.resp_extra);
   if (out_framing == Framing::kChunked) {
     out.append("transfer-encoding: chunked\r\n");
   } else if (sp.hasContentLength() && status != 204 && !(status >= 100 && status < 200)) {

@@ -14,16 +14,18 @@
 
 namespace gantry::controlplane {
 
-inline constexpr std::array<std::string_view, 12> kSupportedFeatures = {
+inline constexpr std::array<std::string_view, 14> kSupportedFeatures = {
     "Gateway",
     "GatewayHTTPListenerIsolation",
     "GatewayPort8080",
     "GatewayStaticAddresses",
     "HTTPRoute",
+    "HTTPRouteBackendRequestHeaderModification",
     "HTTPRouteMethodMatching",
     "HTTPRouteParentRefPort",
     "HTTPRoutePortRedirect",
     "HTTPRouteQueryParamMatching",
+    "HTTPRouteResponseHeaderModification",
     "HTTPRouteSchemeRedirect",
     "ListenerSet",
     "ReferenceGrant",

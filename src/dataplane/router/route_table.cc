@@ -184,6 +184,8 @@ std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
         CompiledRule cr;
         cr.ir = &r;
         cr.slot = slot++;
+        cr.filters = filters::compileRuleFilters(
+            r, l, static_cast<uint32_t>(&r - l.rules.data()), p.protocol, p.port, warnings);
         for (uint32_t i = 0; i < r.backends.size(); ++i) {
           const auto& wb = r.backends[i];
           if (wb.weight == 0) continue;  // weight 0: never selected (Gateway API BackendRef)

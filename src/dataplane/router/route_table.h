@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "dataplane/filters/rule_filters.h"
 #include "dataplane/http1/parser.h"
 #include "dataplane/tls/client_context.h"
 #include "dataplane/tls/server_context.h"
@@ -59,6 +60,8 @@ struct CompiledRule {
   std::vector<uint32_t> backend_refs;  // index into ir->backends, parallel to `backends`
   std::vector<uint32_t> cum_weights;
   uint32_t total_weight = 0;
+  // HTTPRoute filters (dataplane/filters), null when the rule has none.
+  std::unique_ptr<const dataplane::filters::RuleFilters> filters;
 };
 
 // Gateway API hostname match: "" any, "*.x.com" one or more labels before ".x.com", else exact.
