@@ -14,15 +14,18 @@
 
 namespace gantry::controlplane {
 
-inline constexpr std::array<std::string_view, 14> kSupportedFeatures = {
+inline constexpr std::array<std::string_view, 17> kSupportedFeatures = {
     "Gateway",
     "GatewayHTTPListenerIsolation",
     "GatewayPort8080",
     "GatewayStaticAddresses",
     "HTTPRoute",
     "HTTPRouteBackendRequestHeaderModification",
+    "HTTPRouteBackendURLRewrite",
+    "HTTPRouteHostRewrite",
     "HTTPRouteMethodMatching",
     "HTTPRouteParentRefPort",
+    "HTTPRoutePathRewrite",
     "HTTPRoutePortRedirect",
     "HTTPRouteQueryParamMatching",
     "HTTPRouteResponseHeaderModification",
