@@ -14,7 +14,7 @@
 
 namespace gantry::controlplane {
 
-inline constexpr std::array<std::string_view, 22> kSupportedFeatures = {
+inline constexpr std::array<std::string_view, 23> kSupportedFeatures = {
     "Gateway",
     "GatewayHTTPListenerIsolation",
     "GatewayPort8080",
@@ -26,6 +26,7 @@ inline constexpr std::array<std::string_view, 22> kSupportedFeatures = {
     "HTTPRouteBackendRequestHeaderModification",
     "HTTPRouteBackendRequestRedirect",
     "HTTPRouteBackendURLRewrite",
+    "HTTPRouteCORS",
     "HTTPRouteHostRewrite",
     "HTTPRouteMethodMatching",
     "HTTPRouteParentRefPort",
