@@ -26,6 +26,7 @@
 #include <map>
 #include <set>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -2181,6 +2182,7 @@ void Translator::routes() {
   // One precedence order over every route kind (creationTimestamp, then namespace/name).
   std::vector<RouteCtx> all;
   all.reserve(objs_.http_routes.size() + objs_.grpc_routes.size() + objs_.l4_routes.size());
+  result_.statuses.reserve(result_.statuses.size() + all.capacity());
   for (const auto& r : objs_.http_routes)
     all.push_back(
         {"HTTPRoute", &r.metadata, &r.parent_refs, &r.hostnames, 0, 0, &r.use_default_gateways});
@@ -2383,6 +2385,7 @@ void Translator::buildPorts() {
     std::vector<ListenerCtx*> listeners;
   };
   std::map<std::tuple<std::string, uint16_t, bool>, PortBuild> ports;
+  std::unordered_map<const ListenerCtx*, size_t> uses;
   for (GatewayCtx* g : gateway_order_) {
     std::vector<ListenerCtx*> ls;
     for (auto& l : g->listeners) ls.push_back(&l);
@@ -2394,6 +2397,7 @@ void Translator::buildPorts() {
         auto& pb = ports[{addr, l->spec->port, isUdp(l->pclass)}];
         pb.pclass = l->pclass;
         pb.listeners.push_back(l);
+        ++uses[l];
       }
     }
   }
@@ -2417,10 +2421,23 @@ void Translator::buildPorts() {
         ir::HttpListener hl;
         hl.name = l->irName();
         hl.hostname = l->hostname;
-        std::sort(l->entries.begin(), l->entries.end(), entryBefore);
-        hl.rules = l->rules;
-        hl.entries.reserve(l->entries.size());
-        for (auto& e : l->entries) hl.entries.push_back(e.entry);
+        // Sorted by reference (a PendingEntry is large to move); the listener's rules and
+        // entries are moved out on its last use (a Gateway with several addresses puts the same
+        // listener on several ports).
+        std::vector<PendingEntry*> sorted;
+        sorted.reserve(l->entries.size());
+        for (auto& e : l->entries) sorted.push_back(&e);
+        std::sort(sorted.begin(), sorted.end(),
+                  [](const PendingEntry* a, const PendingEntry* b) { return entryBefore(*a, *b); });
+        const bool last_use = --uses[l] == 0;
+        hl.entries.reserve(sorted.size());
+        if (last_use) {
+          hl.rules = std::move(l->rules);
+          for (PendingEntry* e : sorted) hl.entries.push_back(std::move(e->entry));
+        } else {
+          hl.rules = l->rules;
+          for (const PendingEntry* e : sorted) hl.entries.push_back(e->entry);
+        }
         port.http_listeners.push_back(std::move(hl));
       } else {
         std::sort(l->l4.begin(), l->l4.end(),
@@ -2467,9 +2484,13 @@ void Translator::buildPorts() {
 // Conditions: observedGeneration and lastTransitionTime
 // ---------------------------------------------------------------------------------------------
 
-std::string parentKey(const api::ParentReference& r) {
-  return r.group + "|" + r.kind + "|" + r.namespace_.value_or("") + "|" + r.name + "|" +
-         r.section_name.value_or("") + "|" + (r.port ? std::to_string(*r.port) : "");
+// Same parentRef, as written out in status (absent namespace/sectionName equal to empty).
+bool sameParentRef(const api::ParentReference& a, const api::ParentReference& b) {
+  auto opt = [](const std::optional<std::string>& s) {
+    return s ? std::string_view(*s) : std::string_view();
+  };
+  return a.name == b.name && opt(a.section_name) == opt(b.section_name) && a.port == b.port &&
+         opt(a.namespace_) == opt(b.namespace_) && a.kind == b.kind && a.group == b.group;
 }
 
 void stamp(std::vector<api::Condition>& conds, const std::vector<api::Condition>* prev,
@@ -2488,11 +2509,25 @@ void stamp(std::vector<api::Condition>& conds, const std::vector<api::Condition>
   }
 }
 
+// Statuses by (kind, namespace, name), as views into `previous` (no key strings: at 10,000
+// routes building string keys was a visible part of every re-translation).
+struct StatusKey {
+  std::string_view kind, ns, name;
+  bool operator==(const StatusKey&) const = default;
+};
+struct StatusKeyHash {
+  size_t operator()(const StatusKey& k) const {
+    const std::hash<std::string_view> h;
+    return h(k.name) ^ (h(k.ns) * 31) ^ (h(k.kind) * 131);
+  }
+};
+
 void Translator::finalizeConditions() {
-  std::unordered_map<std::string, const api::ObjectStatus*> prev;
-  for (const auto& p : previous_) prev[p.kind + "/" + key(p.namespace_, p.name)] = &p;
+  std::unordered_map<StatusKey, const api::ObjectStatus*, StatusKeyHash> prev;
+  prev.reserve(previous_.size());
+  for (const auto& p : previous_) prev[StatusKey{p.kind, p.namespace_, p.name}] = &p;
   for (auto& st : result_.statuses) {
-    auto it = prev.find(st.kind + "/" + key(st.namespace_, st.name));
+    auto it = prev.find(StatusKey{st.kind, st.namespace_, st.name});
     const api::ObjectStatus* p = it == prev.end() ? nullptr : it->second;
     stamp(st.conditions, p ? &p->conditions : nullptr, st.generation, opts_.now);
     for (auto& l : st.listeners) {
@@ -2505,9 +2540,8 @@ void Translator::finalizeConditions() {
     for (auto& ps : st.parents) {
       const std::vector<api::Condition>* pc = nullptr;
       if (p) {
-        const std::string k = parentKey(ps.parent_ref);
         for (const auto& pp : p->parents)
-          if (parentKey(pp.parent_ref) == k) pc = &pp.conditions;
+          if (sameParentRef(pp.parent_ref, ps.parent_ref)) pc = &pp.conditions;
       }
       stamp(ps.conditions, pc, st.generation, opts_.now);
     }
@@ -2541,21 +2575,25 @@ TranslateResult Translator::run() {
   });
   for (ListenerSetCtx* s : sets) listenerSetStatus(*s);
   // Routes: only those with at least one parent of ours; sorted by kind, namespace, name.
-  std::vector<api::ObjectStatus> kept;
-  for (auto& s : route_statuses)
-    if (!s.parents.empty()) kept.push_back(std::move(s));
+  // Sorted by reference (an ObjectStatus is large to move), the kind's rank computed once.
   auto kind_rank = [](const std::string& k) {
     static const std::vector<std::string> kOrder = {"HTTPRoute", "GRPCRoute", "TLSRoute",
                                                     "TCPRoute", "UDPRoute"};
     return std::find(kOrder.begin(), kOrder.end(), k) - kOrder.begin();
   };
-  std::sort(kept.begin(), kept.end(), [&](const auto& a, const auto& b) {
-    auto ka = kind_rank(a.kind), kb = kind_rank(b.kind);
-    if (ka != kb) return ka < kb;
-    if (a.namespace_ != b.namespace_) return a.namespace_ < b.namespace_;
-    return a.name < b.name;
+  std::vector<std::pair<ptrdiff_t, api::ObjectStatus*>> kept;
+  kept.reserve(route_statuses.size());
+  for (auto& s : route_statuses)
+    if (!s.parents.empty()) kept.emplace_back(kind_rank(s.kind), &s);
+  std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    if (a.second->namespace_ != b.second->namespace_)
+      return a.second->namespace_ < b.second->namespace_;
+    return a.second->name < b.second->name;
   });
-  for (auto& s : kept) result_.statuses.push_back(std::move(s));
+  result_.statuses.reserve(result_.statuses.size() + kept.size() +
+                           objs_.backend_tls_policies.size());
+  for (auto& [rank, s] : kept) result_.statuses.push_back(std::move(*s));
   {
     std::vector<api::ObjectStatus> pol;
     backendTlsPolicyStatus(objs_, opts_, service_gateways_, policy_winner_, config_maps_, secrets_,
@@ -2577,11 +2615,16 @@ namespace {
 // The API server cannot hold two objects of one kind with the same namespace/name, but a set of
 // files can (found by the fuzzer). The first definition wins; later ones are ignored, so that
 // every object has exactly one status.
-template <typename T, typename KeyFn>
-bool hasDuplicates(const std::vector<T>& v, KeyFn keyOf) {
-  std::unordered_set<std::string> seen;
-  for (const auto& x : v)
-    if (!seen.insert(keyOf(x)).second) return true;
+// Keys are views into `v` (no string per object: this runs on every translation).
+template <typename T>
+bool hasDuplicates(const std::vector<T>& v) {
+  std::unordered_set<StatusKey, StatusKeyHash> seen;
+  seen.reserve(v.size());
+  for (const auto& x : v) {
+    StatusKey k{"", x.metadata.namespace_, x.metadata.name};
+    if constexpr (std::is_same_v<T, api::L4Route>) k.kind = x.kind;
+    if (!seen.insert(k).second) return true;
+  }
   return false;
 }
 
@@ -2608,8 +2651,8 @@ TranslateResult translate(const api::ObjectSet& objects, const TranslateOptions&
   auto l4KeyOf = [](const api::L4Route& o) {
     return o.kind + "/" + key(o.metadata.namespace_, o.metadata.name);
   };
-  bool dup = hasDuplicates(objects.l4_routes, l4KeyOf);
-  forEachKind([&](const auto& v) { dup = dup || hasDuplicates(v, keyOf); }, objects.gateway_classes,
+  bool dup = hasDuplicates(objects.l4_routes);
+  forEachKind([&](const auto& v) { dup = dup || hasDuplicates(v); }, objects.gateway_classes,
               objects.gateways, objects.listener_sets, objects.http_routes, objects.grpc_routes,
               objects.reference_grants, objects.backend_tls_policies, objects.namespaces,
               objects.services, objects.endpoint_slices, objects.secrets, objects.config_maps);

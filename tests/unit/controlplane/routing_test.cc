@@ -588,6 +588,27 @@ TEST(Addresses, SpecAddressesAreBound) {
   EXPECT_NE(findPort(res.snapshot, 80, "::1"), nullptr);
 }
 
+// A listener on several addresses is on several ports: each port gets all of its routing.
+TEST(Addresses, EveryAddressServesTheListenersRoutes) {
+  auto o = allowAllWorld();
+  o.gateways[0].addresses = {{"IPAddress", "127.0.0.5"}, {"IPAddress", "::1"}};
+  o.http_routes.push_back(route("a", {pathMatch("PathPrefix", "/a")}));
+  o.http_routes.push_back(route("b", {pathMatch("Exact", "/b")}));
+  auto res = run(o);
+  for (const char* addr : {"127.0.0.5", "::1"}) {
+    const auto* p = findPort(res.snapshot, 80, addr);
+    ASSERT_NE(p, nullptr) << addr;
+    ASSERT_EQ(p->http_listeners.size(), 1u) << addr;
+    const auto& l = p->http_listeners[0];
+    ASSERT_EQ(l.entries.size(), 2u) << addr;
+    ASSERT_EQ(l.rules.size(), 2u) << addr;
+    EXPECT_EQ(l.entries[0].match.path.value, "/b") << addr;  // Exact before PathPrefix
+    EXPECT_EQ(l.entries[1].match.path.value, "/a") << addr;
+    EXPECT_EQ(l.rules[l.entries[0].rule].route, "HTTPRoute/app/b") << addr;
+    EXPECT_EQ(l.rules[l.entries[1].rule].route, "HTTPRoute/app/a") << addr;
+  }
+}
+
 TEST(Addresses, BindAddressWithoutPool) {
   auto o = baseWorld();
   TranslateOptions opts;
