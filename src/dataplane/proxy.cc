@@ -18,6 +18,7 @@
 
 #include "dataplane/filters/path_modifier.h"
 #include "dataplane/filters/rule_filters.h"
+#include "dataplane/filters/ext_authz.h"
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/http1/syntax.h"
 #include "dataplane/http2/server.h"
@@ -441,6 +442,9 @@ struct Conn::Exchange {
   const dataplane::filters::BackendFilters* filters = nullptr;
   std::string_view resp_extra;  // response field lines added by the CORS filter
   bool cors_applied = false;
+  // ExternalAuth allowed the request with these headers (lower-case names): they replace the
+  // client's fields of the same name on the upstream request.
+  std::vector<std::pair<std::string, std::string>> auth_headers;
 };
 
 // Idle: the connection is only this object, owned by the pending readability wait's handler (no
@@ -771,6 +775,32 @@ awaitable<bool> Conn::handleRequest() {
   if (rule.direct_status != 0) {
     co_return co_await sendLocal(x, rule.direct_status, "", close_local);
   }
+  if (x.rule->ext_auth != nullptr) {
+    // ExternalAuth (filters/ext_authz.h) runs before every other filter; it fails closed.
+    if (x.rule->ext_auth_backend < 0) {
+      co_return co_await sendLocal(x, 500, "authorization backend unavailable\n", close_local);
+    }
+    const auto abi = static_cast<uint32_t>(x.rule->ext_auth_backend);
+    filters::AuthRequest areq{x.method, c.path, x.query, x.has_query, x.host_value, &c.req_headers};
+    filters::AuthResult ares;
+    co_await filters::checkExternalAuth(w_, entry_, table->backend(abi), x.table->backend_rr[abi],
+                                        *x.rule->ext_auth, areq, &ares);
+    if (entry_.killed) co_return false;
+    if (ares.kind == filters::AuthResult::Kind::kError) {
+      co_return co_await sendLocal(x, 403, "external authorization failed\n", close_local);
+    }
+    if (ares.kind == filters::AuthResult::Kind::kDeny) {
+      std::string& out = c.out;
+      filters::buildDenialResponse(ares, x.is_head, close_local, &out);
+      auto& iov = c.iov;
+      iov.clear();
+      iov.push_back(asio::buffer(out));
+      setDeadline(opt.idle_timeout_ms);
+      bool ok = co_await sendAll(sock_, ssl_, entry_, iov);
+      co_return ok && !close_local;
+    }
+    x.auth_headers = std::move(ares.headers);
+  }
   // HTTPRoute filters answered by the gateway itself (dataplane/filters/rule_filters.h).
   const filters::RuleFilters* rf = x.rule->filters.get();
   filters::CorsRequest cors_req;
@@ -927,9 +957,17 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
       continue;
     }
     if (bf != nullptr && bf->request.drops(h.name)) continue;  // RequestHeaderModifier
+    if (!x.auth_headers.empty() &&
+        std::any_of(x.auth_headers.begin(), x.auth_headers.end(),
+                    [&](const auto& a) { return iequals(a.first, h.name); })) {
+      continue;  // replaced by the ExternalAuth response's value
+    }
     out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
   if (bf != nullptr) out.append(bf->request.lines());
+  for (const auto& [name, value] : x.auth_headers) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  }
   // X-Forwarded-*: every received line's values, in order, then ours (de-facto standard; several
   // lines of one field are one comma-separated list, RFC 9110 5.3).
   auto appendForwarded = [&](std::string_view name, std::string_view ours) {

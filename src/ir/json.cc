@@ -7,7 +7,8 @@
 //    from ir.h, so `{"ports": [...], "backends": [...]}` is a valid snapshot.
 //  - std::optional members are omitted when empty; fromJson also accepts `null` for them.
 //  - A Filter carries only the member its `type` selects ("header_modifier" for the two header
-//    modifiers, "redirect", "rewrite", "mirror", "cors"); fromJson reads whichever are present.
+//    modifiers, "redirect", "rewrite", "mirror", "cors", "ext_auth"); fromJson reads whichever are
+//    present.
 //  - Enums are strings, spelled as the Gateway API spells the concept where it has a name:
 //      Protocol:               HTTP, HTTPS, TLSPassthrough, TLSTerminate, TCP, UDP
 //      PathMatchType:          Exact, PathPrefix, RegularExpression
@@ -67,13 +68,14 @@ constexpr EnumNames<PathModifierType, 3> kPathModifierTypeNames{{
     {PathModifierType::kReplaceFullPath, "ReplaceFullPath"},
     {PathModifierType::kReplacePrefixMatch, "ReplacePrefixMatch"},
 }};
-constexpr EnumNames<FilterType, 6> kFilterTypeNames{{
+constexpr EnumNames<FilterType, 7> kFilterTypeNames{{
     {FilterType::kRequestHeaderModifier, "RequestHeaderModifier"},
     {FilterType::kResponseHeaderModifier, "ResponseHeaderModifier"},
     {FilterType::kRequestRedirect, "RequestRedirect"},
     {FilterType::kUrlRewrite, "URLRewrite"},
     {FilterType::kRequestMirror, "RequestMirror"},
     {FilterType::kCors, "CORS"},
+    {FilterType::kExternalAuth, "ExternalAuth"},
 }};
 constexpr EnumNames<SessionPersistenceType, 3> kSessionPersistenceTypeNames{{
     {SessionPersistenceType::kNone, "None"},
@@ -331,6 +333,16 @@ void write(Writer& w, const Filter& f) {
       w.field("allow_headers", f.cors.allow_headers);
       w.field("expose_headers", f.cors.expose_headers);
       w.field("max_age_seconds", f.cors.max_age_seconds);
+      w.endObject();
+      break;
+    case FilterType::kExternalAuth:
+      w.key("ext_auth");
+      w.beginObject();
+      w.field("backend", f.ext_auth.backend);
+      w.field("path_prefix", f.ext_auth.path_prefix);
+      w.field("allowed_request_headers", f.ext_auth.allowed_request_headers);
+      w.field("allowed_response_headers", f.ext_auth.allowed_response_headers);
+      w.field("forward_body_max", f.ext_auth.forward_body_max);
       w.endObject();
       break;
   }
@@ -722,13 +734,22 @@ bool readCors(Reader& r, element e, const std::string& p, Cors& v) {
        strs(r, "expose_headers", v.expose_headers), num(r, "max_age_seconds", v.max_age_seconds)});
 }
 
+bool readExtAuth(Reader& r, element e, const std::string& p, ExternalAuth& v) {
+  return r.object(e, p,
+                  {str(r, "backend", v.backend), str(r, "path_prefix", v.path_prefix),
+                   strs(r, "allowed_request_headers", v.allowed_request_headers),
+                   strs(r, "allowed_response_headers", v.allowed_response_headers),
+                   num(r, "forward_body_max", v.forward_body_max)});
+}
+
 bool readFilter(Reader& r, element e, const std::string& p, Filter& f) {
   return r.object(
       e, p,
       {enm(r, "type", kFilterTypeNames, f.type),
        sub(r, "header_modifier", f.header_modifier, readHeaderModifier),
        sub(r, "redirect", f.redirect, readRedirect), sub(r, "rewrite", f.rewrite, readRewrite),
-       sub(r, "mirror", f.mirror, readMirror), sub(r, "cors", f.cors, readCors)});
+       sub(r, "mirror", f.mirror, readMirror), sub(r, "cors", f.cors, readCors),
+       sub(r, "ext_auth", f.ext_auth, readExtAuth)});
 }
 
 bool readWeightedBackend(Reader& r, element e, const std::string& p, WeightedBackend& b) {

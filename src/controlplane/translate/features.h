@@ -14,7 +14,7 @@
 
 namespace gantry::controlplane {
 
-inline constexpr std::array<std::string_view, 23> kSupportedFeatures = {
+inline constexpr std::array<std::string_view, 25> kSupportedFeatures = {
     "Gateway",
     "GatewayHTTPListenerIsolation",
     "GatewayPort8080",
@@ -27,6 +27,8 @@ inline constexpr std::array<std::string_view, 23> kSupportedFeatures = {
     "HTTPRouteBackendRequestRedirect",
     "HTTPRouteBackendURLRewrite",
     "HTTPRouteCORS",
+    "HTTPRouteExternalAuth",
+    "HTTPRouteExternalAuthHTTP",
     "HTTPRouteHostRewrite",
     "HTTPRouteMethodMatching",
     "HTTPRouteParentRefPort",

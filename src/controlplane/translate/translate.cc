@@ -1723,6 +1723,21 @@ std::vector<ir::Filter> Translator::convertFilters(const std::vector<api::HttpRo
       x.cors.allow_headers = c.allow_headers;
       x.cors.expose_headers = c.expose_headers;
       x.cors.max_age_seconds = static_cast<uint32_t>(std::max(0, c.max_age));
+    } else if (f.type == "ExternalAuth" && f.external_auth && f.external_auth->protocol == "HTTP" &&
+               route_kind == "HTTPRoute") {
+      // HTTPExternalAuthFilter, HTTP protocol. An auth backend that does not resolve is reported
+      // in ResolvedRefs and keeps an empty name: the data plane then answers 500 (fail closed,
+      // never skip the check). The GRPC (ext_authz) protocol falls through to "unsupported".
+      const auto& a = *f.external_auth;
+      x.type = ir::FilterType::kExternalAuth;
+      x.ext_auth.backend = resolveBackend(a.backend_ref, route_ns, route_kind, false, false,
+                                          ref_problem, services_used);
+      x.ext_auth.path_prefix = a.path;
+      for (const auto& h : a.allowed_request_headers)
+        x.ext_auth.allowed_request_headers.push_back(toLower(h));
+      for (const auto& h : a.allowed_response_headers)
+        x.ext_auth.allowed_response_headers.push_back(toLower(h));
+      x.ext_auth.forward_body_max = a.forward_body ? a.max_body_size : 0;
     } else if (f.type == "ExtensionRef") {
       // "If a reference to a custom filter type cannot be resolved, the filter MUST NOT be
       // skipped. Instead, requests that would have been processed by that filter MUST receive a
@@ -1871,6 +1886,8 @@ void Translator::httpRoute(const api::HttpRoute& route, RouteCtx& rc,
   std::vector<std::string> services;
   std::string dropped;
   size_t invalid_rules = 0;
+  size_t auth_unresolved = 0;
+  std::string auth_unresolved_rules;
   const std::string route_name = "HTTPRoute/" + key(route.metadata.namespace_, route.metadata.name);
   static const std::vector<api::HttpRouteRule> kDefaultRules(1);
   const auto& spec_rules = route.rules.empty() ? kDefaultRules : route.rules;
@@ -1909,6 +1926,15 @@ void Translator::httpRoute(const api::HttpRoute& route, RouteCtx& rc,
       if (r.retry->backoff)
         rule.retry.backoff_ms = clampMs(parseDurationMs(*r.retry->backoff).value_or(0));
     }
+    // A rule whose ExternalAuth backendRef does not resolve stays (fail closed: its requests get
+    // 500) but makes the route PartiallyInvalid when other rules work (conformance
+    // HTTPRouteExternalAuthPartiallyInvalid); ResolvedRefs is already False.
+    if (std::any_of(rule.filters.begin(), rule.filters.end(), [](const ir::Filter& f) {
+          return f.type == ir::FilterType::kExternalAuth && f.ext_auth.backend.empty();
+        })) {
+      ++auth_unresolved;
+      auth_unresolved_rules += (auth_unresolved_rules.empty() ? "" : ", ") + std::to_string(ri);
+    }
     rule.session_persistence = convertSession(r.session_persistence);
     if (!unsupported.empty() || incompatible) {
       rule.direct_status = 500;
@@ -1938,6 +1964,11 @@ void Translator::httpRoute(const api::HttpRoute& route, RouteCtx& rc,
   if (invalid_rules > 0 && !all_invalid) {
     partially = "Dropped Rule(s) " + dropped + ": " + rule_problem->message +
                 " (requests to them get HTTP 500)";
+  }
+  if (auth_unresolved > 0 && invalid_rules + auth_unresolved < spec_rules.size()) {
+    partially += (partially.empty() ? "" : "; ") + std::string("Rule(s) ") +
+                 auth_unresolved_rules +
+                 ": ExternalAuth backendRef does not resolve (requests to them get HTTP 500)";
   }
   writeRouteStatus(rc, parents, ref_problem, rule_problem, all_invalid, partially);
   for (auto& pe : parents)

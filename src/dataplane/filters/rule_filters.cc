@@ -39,6 +39,7 @@ struct Level {
           if (!cors) cors = &f.cors;
           break;
         case ir::FilterType::kRequestMirror:
+        case ir::FilterType::kExternalAuth:  // filters/ext_authz.h, checked before these
           break;
       }
     }

@@ -190,7 +190,12 @@ std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
           const auto& wb = r.backends[i];
           if (wb.weight == 0) continue;  // weight 0: never selected (Gateway API BackendRef)
           int32_t idx = kInvalidBackend;
-          if (!wb.backend.empty()) {
+          // A per-backendRef ExternalAuth filter is not applied by the data plane: that share
+          // gets 500 rather than skipping the check.
+          bool auth = std::any_of(wb.filters.begin(), wb.filters.end(), [](const ir::Filter& f) {
+            return f.type == ir::FilterType::kExternalAuth;
+          });
+          if (!wb.backend.empty() && !auth) {
             auto it = backend_index.find(wb.backend);
             idx = it == backend_index.end() ? kUnknownBackend : static_cast<int32_t>(it->second);
           }
@@ -198,6 +203,16 @@ std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
           cr.backend_refs.push_back(i);
           cr.total_weight += wb.weight;
           cr.cum_weights.push_back(cr.total_weight);
+        }
+        for (const auto& f : r.filters) {
+          if (f.type != ir::FilterType::kExternalAuth) continue;
+          cr.ext_auth = &f.ext_auth;
+          if (!f.ext_auth.backend.empty()) {
+            auto it = backend_index.find(f.ext_auth.backend);
+            cr.ext_auth_backend =
+                it == backend_index.end() ? kUnknownBackend : static_cast<int32_t>(it->second);
+          }
+          break;
         }
         cl.rules.push_back(std::move(cr));
       }

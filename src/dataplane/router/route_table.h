@@ -62,6 +62,10 @@ struct CompiledRule {
   uint32_t total_weight = 0;
   // HTTPRoute filters (dataplane/filters), null when the rule has none.
   std::unique_ptr<const dataplane::filters::RuleFilters> filters;
+  // Rule-level ExternalAuth filter (filters/ext_authz.h), checked before anything else; its
+  // backend index, or kInvalidBackend / kUnknownBackend (then requests get 500: fail closed).
+  const ir::ExternalAuth* ext_auth = nullptr;
+  int32_t ext_auth_backend = kInvalidBackend;
 };
 
 // Gateway API hostname match: "" any, "*.x.com" one or more labels before ".x.com", else exact.

@@ -89,6 +89,13 @@ void expectEq(const Filter& a, const Filter& b) {
       EXPECT_EQ(a.cors.expose_headers, b.cors.expose_headers);
       EXPECT_EQ(a.cors.max_age_seconds, b.cors.max_age_seconds);
       break;
+    case FilterType::kExternalAuth:
+      EXPECT_EQ(a.ext_auth.backend, b.ext_auth.backend);
+      EXPECT_EQ(a.ext_auth.path_prefix, b.ext_auth.path_prefix);
+      EXPECT_EQ(a.ext_auth.allowed_request_headers, b.ext_auth.allowed_request_headers);
+      EXPECT_EQ(a.ext_auth.allowed_response_headers, b.ext_auth.allowed_response_headers);
+      EXPECT_EQ(a.ext_auth.forward_body_max, b.ext_auth.forward_body_max);
+      break;
   }
 }
 
@@ -274,6 +281,10 @@ Snapshot fullSnapshot() {
   cors.type = FilterType::kCors;
   cors.cors = {{"*", "https://*.x.com"}, true, {"GET", "POST"}, {"x-a"}, {"x-b", "x-c"}, 3600};
   rule.filters.push_back(cors);
+  Filter auth;
+  auth.type = FilterType::kExternalAuth;
+  auth.ext_auth = {"auth/ext:9000", "/check", {"x-user"}, {"x-auth-user", "x-auth-role"}, 4096};
+  rule.filters.push_back(auth);
   WeightedBackend wb;
   wb.backend = "default/echo:80";
   wb.weight = 90;
