@@ -1,8 +1,8 @@
 """ExtensionRef and filters gantry does not implement (Gateway API HTTPRouteFilter.type): "If a
 reference to a custom filter type cannot be resolved, the filter MUST NOT be skipped. Instead,
 requests that would have been processed by that filter MUST receive a HTTP error response", and
-the route's status says why. gantry resolves no extension kinds, and ExternalAuth is not
-implemented yet: requests to such a rule (or to such a backendRef) get 500, other rules keep
+the route's status says why. gantry resolves no extension kinds, and ExternalAuth with the GRPC
+(ext_authz) protocol is not implemented yet (HTTP is: test_httproute_external_auth.py): requests to such a rule (or to such a backendRef) get 500, other rules keep
 working."""
 
 import pytest
@@ -31,9 +31,9 @@ EXTERNAL_AUTH = """\
       filters:
         - type: ExternalAuth
           externalAuth:
-            protocol: HTTP
+            protocol: GRPC
             backendRef: {name: echo, port: 80}
-            http: {}
+            grpc: {}
       backendRefs: [{name: echo, port: 80}]
     - matches: [{path: {type: PathPrefix, value: /open}}]
       backendRefs: [{name: echo, port: 80}]
