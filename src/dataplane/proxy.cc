@@ -72,6 +72,19 @@ ssize_t tryRead(tcp::socket& s, SSL* ssl, char* p, size_t n) {
 // is what the failed try said (kWantWrite: TLS must send before it can read).
 awaitable<ssize_t> readSlow(tcp::socket& s, SSL* ssl, ConnEntry& e, char* p, size_t n,
                             ssize_t want = kWouldBlock) {
+  if (ssl == nullptr) {
+    // Plain TCP: asio's read operation, not async_wait + read. An async_wait re-arms the socket
+    // with epoll_ctl(EPOLL_CTL_MOD) every time (asio cannot know whether the edge-triggered
+    // readiness was already consumed); a read operation is queued on the existing registration
+    // and performed by the reactor on EPOLLIN, so a wait costs no epoll_ctl (bench/README.md
+    // "Where the time goes"). TLS keeps async_wait: OpenSSL must do the read itself.
+    if (e.timed_out) co_return kIoError;
+    auto [ec, got] = co_await s.async_read_some(asio::buffer(p, n), kNoThrow);
+    if (e.timed_out) co_return kIoError;
+    if (ec == asio::error::eof) co_return 0;
+    if (ec) co_return kIoError;
+    co_return static_cast<ssize_t>(got);
+  }
   for (;;) {
     if (e.timed_out) co_return kIoError;
     auto [ec] = co_await s.async_wait(
@@ -249,7 +262,19 @@ void appendDec(std::string& s, uint64_t v) {
 std::string_view clientIp(const tcp::endpoint& peer, char (&buf)[INET6_ADDRSTRLEN]) {
   const sockaddr* sa = peer.data();
   if (sa->sa_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof buf);
+    // Dotted quad by hand: glibc's inet_ntop formats IPv4 through sprintf, which cost ~1.2 % of
+    // the CPU per proxied request (bench/README.md "Where the time goes").
+    const auto* a =
+        reinterpret_cast<const unsigned char*>(&reinterpret_cast<const sockaddr_in*>(sa)->sin_addr);
+    char* p = buf;
+    for (int i = 0; i < 4; ++i) {
+      unsigned v = a[i];
+      if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+      *p++ = static_cast<char>('0' + v % 10);
+      if (i < 3) *p++ = '.';
+    }
+    return std::string_view(buf, static_cast<size_t>(p - buf));
   } else if (sa->sa_family == AF_INET6) {
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof buf);
   } else {
@@ -882,7 +907,10 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
   x.backend = &backend;
   for (size_t attempt = 0; attempt < std::min<size_t>(n_eps, 3) && !up; ++attempt) {
     const tcp::endpoint& ep = backend.endpoints[(start + attempt) % n_eps];
-    up = w_.takeIdleUpstream(ep, up_tls != nullptr ? up_tls->context() : nullptr);
+    // retryable: the same condition as the retry on a pooled connection found closed
+    // (relayResponse), which lets the pool skip its liveness check for a recently used one.
+    up = w_.takeIdleUpstream(ep, up_tls != nullptr ? up_tls->context() : nullptr,
+                             /*retryable=*/!x.has_body && !x.upgrade);
     if (up) {
       reused = true;
       ++w_.stats().upstream_reuses;

@@ -149,8 +149,12 @@ class Worker {
   RequestCtx* acquireCtx();
   void releaseCtx(RequestCtx* ctx);
   // An idle pooled connection to ep made with the given backend TLS context (nullptr: plain).
+  // It is checked alive with a non-blocking peek, except a plain one pooled very recently when
+  // `retryable` (the caller retries the request on a fresh connection if it fails before any
+  // response byte).
   std::unique_ptr<UpstreamConn> takeIdleUpstream(const asio::ip::tcp::endpoint& ep,
-                                                 const void* tls_context = nullptr);
+                                                 const void* tls_context = nullptr,
+                                                 bool retryable = false);
   void putIdleUpstream(std::unique_ptr<UpstreamConn> c);
   void updateNow();
   // This worker's last TLS session with a backend (BackendTLSPolicy resumption, no lock).
