@@ -25,6 +25,7 @@
 #include "dataplane/tls/client_context.h"
 #include "dataplane/tls/fd_tls.h"
 #include "dataplane/tls/server_context.h"
+#include "dataplane/upstream/h1_to_h2.h"
 
 namespace gantry::dataplane {
 
@@ -890,6 +891,38 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
   // that cannot be connected to is retried on the next one (nothing was sent yet).
   std::unique_ptr<UpstreamConn> up;
   uint32_t& rr = x.table->backend_rr[static_cast<size_t>(&backend - &x.table->table->backend(0))];
+  if (backend.ir->app_protocol == ir::AppProtocol::kH2c) {
+    // h2c backend (appProtocol kubernetes.io/h2c): one stream of the worker's HTTP/2 pool.
+    struct Down final : upstream::Downstream {
+      explicit Down(Conn& c) : c(c) {}
+      awaitable<ssize_t> read(ByteBuf& b) override { return c.readDown(b); }
+      awaitable<bool> send(std::vector<asio::const_buffer>& iov) override {
+        return sendAll(c.sock_, c.ssl_, c.entry_, iov);
+      }
+      Conn& c;
+    } down(*this);
+    upstream::H1Request h2r{.io = down,
+                            .down = sock_,
+                            .entry = entry_,
+                            .ctx = *ctx_,
+                            .peer = peer_,
+                            .method = x.method,
+                            .host_value = x.host_value,
+                            .query = x.query,
+                            .has_query = x.has_query,
+                            .http11 = x.http11,
+                            .keep_alive = x.keep_alive,
+                            .is_head = x.is_head,
+                            .expect_continue = x.expect_continue,
+                            .upgrade = x.upgrade,
+                            .has_body = x.has_body,
+                            .chunked = x.req_framing == Framing::kChunked,
+                            .has_cl_header = x.has_cl_header,
+                            .content_length = x.content_length,
+                            .start_ms = x.start_ms,
+                            .tls = ssl_ != nullptr};
+    co_return co_await upstream::proxyHttp1ToH2(w_, h2r, *x.rule->ir, backend, &rr);
+  }
   const size_t n_eps = backend.endpoints.size();
   uint32_t start = pickWeighted(backend.cum_weights, backend.total_weight, rr);
   bool reused = false;

@@ -10,6 +10,7 @@
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/proxy.h"
 #include "dataplane/tls/client_context.h"
+#include "dataplane/upstream/h2_client.h"
 
 namespace gantry::dataplane {
 
@@ -55,6 +56,7 @@ Worker::~Worker() {
   ticker_.reset();
   acceptors_.clear();
   idle_upstream_.clear();
+  h2_pool_.reset();
   io_.reset();  // destroys suspended connection coroutines (they unregister themselves)
   if (current_ != nullptr && --current_->refs == 0) delete current_;
   current_ = nullptr;
@@ -241,7 +243,13 @@ void Worker::putIdleUpstream(std::unique_ptr<UpstreamConn> c) {
   list.push_back(std::move(c));
 }
 
+upstream::H2Pool& Worker::h2Pool() {
+  if (!h2_pool_) h2_pool_ = std::make_unique<upstream::H2Pool>(*this);
+  return *h2_pool_;
+}
+
 void Worker::closeIdleUpstreams(bool all) {
+  if (h2_pool_) h2_pool_->sweep(now_ms_, options_.upstream_idle_timeout_ms, all);
   for (auto it = idle_upstream_.begin(); it != idle_upstream_.end();) {
     auto& list = it->second;
     size_t keep = 0;

@@ -22,6 +22,10 @@
 
 namespace gantry::dataplane {
 
+namespace upstream {
+class H2Pool;
+}
+
 struct Options {
   uint32_t max_request_header_bytes = 64 * 1024;
   uint32_t max_request_headers = 100;
@@ -156,6 +160,8 @@ class Worker {
                                                  const void* tls_context = nullptr,
                                                  bool retryable = false);
   void putIdleUpstream(std::unique_ptr<UpstreamConn> c);
+  // Multiplexed HTTP/2 upstream connections (upstream/h2_client.h), created on first use.
+  upstream::H2Pool& h2Pool();
   void updateNow();
   // This worker's last TLS session with a backend (BackendTLSPolicy resumption, no lock).
   tls::ClientSessionSlot& sessionSlot(const std::string& backend_name);
@@ -194,6 +200,7 @@ class Worker {
   std::unordered_map<asio::ip::tcp::endpoint, std::vector<std::unique_ptr<UpstreamConn>>,
                      EndpointHash>
       idle_upstream_;
+  std::unique_ptr<upstream::H2Pool> h2_pool_;
   WorkerStats stats_;
 };
 
