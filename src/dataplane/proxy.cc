@@ -920,7 +920,10 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
                             .has_cl_header = x.has_cl_header,
                             .content_length = x.content_length,
                             .start_ms = x.start_ms,
-                            .tls = ssl_ != nullptr};
+                            .tls = ssl_ != nullptr,
+                            .filters = x.filters,
+                            .resp_extra = x.resp_extra,
+                            .cors_applied = x.cors_applied};
     co_return co_await upstream::proxyHttp1ToH2(w_, h2r, *x.rule->ir, backend, &rr);
   }
   const size_t n_eps = backend.endpoints.size();

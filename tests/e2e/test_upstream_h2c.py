@@ -250,3 +250,28 @@ def test_errors(make_h2, start_gantry):
     assert_short_error(roundtrip(p.port, "GET", "/reset", headers=[("x-h2-reset", "1")]), 502)
     # The pool is still healthy afterwards.
     assert roundtrip(p.port, "GET", "/ok").status == 200
+
+
+def test_header_modifiers_and_rewrite(make_h2, start_gantry):
+    """HTTPRoute filters apply on the h2c path as on the HTTP/1 one."""
+    b = make_h2()
+    snap = Snapshot()
+    snap.backend("h2", [b.endpoint()], app_protocol="H2C")
+    p = snap.http_port()
+    p.route("/", "h2", filters=[
+        {"type": "RequestHeaderModifier",
+         "header_modifier": {"set": [{"name": "X-Set", "value": "s"}],
+                             "add": [{"name": "X-Add", "value": "a"}], "remove": ["x-drop"]}},
+        {"type": "ResponseHeaderModifier",
+         "header_modifier": {"set": [{"name": "X-Resp", "value": "r"}], "remove": ["x-backend"]}},
+        {"type": "URLRewrite", "rewrite": {"hostname": "internal.example"}},
+    ])
+    start_gantry(snap, workers=1)
+    r = roundtrip(p.port, "GET", "/f", headers=[("X-Set", "old"), ("X-Drop", "1"), ("X-Add", "0")])
+    assert r.status == 200, r.body
+    assert r.header("x-resp") == "r" and r.header("x-backend") is None
+    rec = json.loads(r.body)
+    f = _fields(rec)
+    assert rec["authority"] == "internal.example"
+    assert f["x-set"] == ["s"] and "x-drop" not in f
+    assert sorted(f["x-add"]) == ["0", "a"]

@@ -10,6 +10,7 @@
 #include <asio/use_awaitable.hpp>
 #include <chrono>
 
+#include "dataplane/filters/cors.h"
 #include "dataplane/http1/syntax.h"
 #include "dataplane/upstream/h2_client.h"
 
@@ -74,6 +75,23 @@ std::string clientIp(const tcp::endpoint& peer) {
   return buf;
 }
 
+// "Name: value\r\n" lines (parser trailers, filter output) as HTTP/2 fields, lower-cased names;
+// connection-specific ones and TE are left out.
+void appendFieldLines(std::string_view t, std::vector<H2Field>& out) {
+  while (!t.empty()) {
+    size_t eol = t.find("\r\n");
+    std::string_view line = t.substr(0, eol);
+    t = eol == std::string_view::npos ? std::string_view() : t.substr(eol + 2);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    std::string_view name = line.substr(0, colon);
+    if (connectionSpecific(name) || http1::iequals(name, "te") || http1::iequals(name, "host")) {
+      continue;
+    }
+    out.push_back({lower(name), std::string(http1::trimOws(line.substr(colon + 1)))});
+  }
+}
+
 // Collects decoded request body bytes straight into the stream's send buffer.
 class StreamSink : public http1::BodySink {
  public:
@@ -131,17 +149,7 @@ struct Bridge {
   // Request trailers ("name: value\r\n" lines from the parser) as HTTP/2 fields.
   std::vector<H2Field> trailers() const {
     std::vector<H2Field> out;
-    std::string_view t = r.ctx.req.trailers();
-    while (!t.empty()) {
-      size_t eol = t.find("\r\n");
-      std::string_view line = t.substr(0, eol);
-      t = eol == std::string_view::npos ? std::string_view() : t.substr(eol + 2);
-      size_t colon = line.find(':');
-      if (colon == std::string_view::npos || colon == 0) continue;
-      std::string_view name = line.substr(0, colon);
-      if (connectionSpecific(name) || http1::iequals(name, "te")) continue;
-      out.push_back({lower(name), std::string(http1::trimOws(line.substr(colon + 1)))});
-    }
+    appendFieldLines(r.ctx.req.trailers(), out);
     return out;
   }
 
@@ -231,11 +239,16 @@ struct Bridge {
     appendDec(out, status);
     out.append(" ").append(reasonPhrase(status)).append("\r\n");
     bool has_cl = false;
+    const filters::BackendFilters* bf = r.filters;
     for (const auto& h : *ev.fields) {
       if (connectionSpecific(h.name)) continue;
       if (h.name == "content-length") has_cl = true;
+      if (bf != nullptr && bf->response.drops(h.name)) continue;  // ResponseHeaderModifier
+      if (r.cors_applied && filters::isCorsResponseField(h.name)) continue;
       out.append(h.name).append(": ").append(h.value).append("\r\n");
     }
+    if (bf != nullptr) out.append(bf->response.lines());
+    out.append(r.resp_extra);
     // nghttp2 checked that DATA matches a Content-Length (RFC 9113 8.1.1), so it is kept;
     // otherwise the length is unknown: chunked for HTTP/1.1, close-delimited for HTTP/1.0.
     const bool chunked = !no_body && !has_cl && r.http11;
@@ -257,7 +270,7 @@ struct Bridge {
       co_return false;
     }
     std::string& line = r.ctx.chunk_line;
-    std::string& tail = r.ctx.scratch;
+    std::string tail;
     for (;;) {
       if (!pump_running) setDeadline(0);  // waiting on the backend: the stream has its timers
       ev = co_await stream.next();
@@ -303,7 +316,6 @@ struct Bridge {
         co_return false;
       }
     }
-    tail.clear();
     if (pump_running) {
       stopPump();
       keep = false;
@@ -321,7 +333,10 @@ awaitable<bool> proxyHttp1ToH2(Worker& w, H1Request& r, const ir::Rule& rule,
 
   H2Request req;
   req.method = std::string(r.method);
-  req.authority = std::string(r.host_value);
+  const filters::BackendFilters* bf = r.filters;
+  // URLRewrite hostname (or a RequestHeaderModifier set of Host) replaces the authority.
+  req.authority =
+      std::string(bf != nullptr && bf->rewrite_host ? std::string_view(bf->host) : r.host_value);
   req.path = c.path;
   if (r.has_query) req.path.append("?").append(r.query);
   req.has_body = r.has_body;
@@ -358,6 +373,7 @@ awaitable<bool> proxyHttp1ToH2(Worker& w, H1Request& r, const ir::Rule& rule,
         (h.name.size() > 6 && iequals(h.name.substr(0, 6), "proxy-"))) {
       continue;
     }
+    if (bf != nullptr && bf->request.drops(h.name)) continue;  // RequestHeaderModifier
     // RFC 9113 8.2.2: TE may only carry "trailers".
     if (iequals(h.name, "te")) {
       if (http1::hasToken(value, "trailers")) req.headers.push_back({"te", "trailers"});
@@ -368,11 +384,14 @@ awaitable<bool> proxyHttp1ToH2(Worker& w, H1Request& r, const ir::Rule& rule,
   if (r.has_cl_header && !r.chunked) {
     req.headers.push_back({"content-length", std::to_string(r.content_length)});
   }
+  if (bf != nullptr) appendFieldLines(bf->request.lines(), req.headers);
+  // A RequestHeaderModifier that removes or sets one of these replaces gantry's own.
+  auto ours = [&](std::string_view name) { return bf == nullptr || !bf->request.drops(name); };
   xff.append(clientIp(r.peer));
-  req.headers.push_back({"x-forwarded-for", std::move(xff)});
+  if (ours("x-forwarded-for")) req.headers.push_back({"x-forwarded-for", std::move(xff)});
   xfp.append(r.tls ? "https" : "http");
-  req.headers.push_back({"x-forwarded-proto", std::move(xfp)});
-  if (!r.host_value.empty()) {
+  if (ours("x-forwarded-proto")) req.headers.push_back({"x-forwarded-proto", std::move(xfp)});
+  if (!r.host_value.empty() && ours("x-forwarded-host")) {
     xfh.append(r.host_value);
     req.headers.push_back({"x-forwarded-host", std::move(xfh)});
   }

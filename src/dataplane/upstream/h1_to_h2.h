@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "dataplane/filters/rule_filters.h"
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/router/route_table.h"
 #include "dataplane/worker.h"
@@ -59,6 +60,11 @@ struct H1Request {
   uint64_t content_length = 0;
   int64_t start_ms = 0;  // Worker::nowMs() when the head was complete
   bool tls = false;      // the client came over TLS (X-Forwarded-Proto: https)
+  // HTTPRoute filters of the picked backendRef (header modifiers, URLRewrite hostname; the path
+  // rewrite is already in ctx.path), and the CORS response fields to add.
+  const filters::BackendFilters* filters = nullptr;
+  std::string_view resp_extra;
+  bool cors_applied = false;
 };
 
 // Proxies one request to an h2c backend. Returns true when the client connection stays open.
