@@ -88,15 +88,22 @@ void BM_ParseAll(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseAll)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-void BM_LoadAll(benchmark::State& state) {  // read + parse + provider bookkeeping
+// Read + parse + provider bookkeeping, on Arg threads (0 = one per core); CPU of all threads.
+void BM_LoadAll(benchmark::State& state) {
   for (auto _ : state) {
     controlplane::providers::FileProviderOptions o;
     o.dir = scaleDir();
+    o.parse_threads = static_cast<unsigned>(state.range(0));
     controlplane::providers::FileProvider provider(o);
     benchmark::DoNotOptimize(provider.loadAll());
   }
 }
-BENCHMARK(BM_LoadAll)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_LoadAll)
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
 
 void BM_TranslateFirst(benchmark::State& state) {
   auto objects = providerObjects();

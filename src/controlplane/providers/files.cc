@@ -14,10 +14,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
 #include <string_view>
+#include <thread>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -124,7 +126,7 @@ bool hasPrefixDir(const std::string& path, const std::string& dir) {
          path[dir.size()] == '/';
 }
 
-StatusOr<std::string> readFile(const std::string& path) {
+StatusOr<std::string> readWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   std::ostringstream ss;
@@ -193,6 +195,15 @@ struct FileProvider::FileState {
   std::vector<api::ValidationError> errors;
 };
 
+struct FileProvider::ReadResult {
+  bool read = false;  // false: `error` says why
+  std::string error;
+  std::string content;
+  size_t content_hash = 0;
+  bool parsed = false;  // `result` holds api::parseFile(content)
+  api::ParseResult result;
+};
+
 struct FileProvider::Batch {
   bool changed = false;
   std::set<std::string> force_reparse;  // files whose duplicate now has to take over
@@ -223,7 +234,7 @@ Status FileProvider::loadAll() {
     if (!present.count(path)) gone.push_back(path);
   }
   for (const auto& g : gone) forgetLocked(g, batch);
-  for (const auto& f : *files) reparseFileLocked(f, batch, false);
+  reparseAllLocked(*files, batch);
   finishBatchLocked(batch);
   stats_.last_apply_us = nowUs() - t0;
   return Status::ok();
@@ -257,7 +268,7 @@ void FileProvider::applyLocked(const std::vector<std::string>& paths) {
         if (hasPrefixDir(f, path) && !now.count(f)) gone.push_back(f);
       }
       for (const auto& g : gone) forgetLocked(g, batch);
-      for (const auto& f : *listed) reparseFileLocked(f, batch, false);
+      reparseAllLocked(*listed, batch);
     } else if (isManifestFile(path)) {
       reparseFileLocked(path, batch, false);
     }
@@ -428,23 +439,81 @@ void FileProvider::defineKeyLocked(const std::string& path, const std::string& k
   });
 }
 
-bool FileProvider::reparseFileLocked(const std::string& path, Batch& batch, bool force) {
-  auto content = readFile(path);
+void FileProvider::readFile(const std::string& path, ReadResult& out) {
+  auto content = readWholeFile(path);
+  if (!content.isOk()) {
+    out.error = content.status().message();
+    return;
+  }
+  out.read = true;
+  out.content = std::move(*content);
+  out.content_hash = std::hash<std::string>{}(out.content);
+}
+
+void FileProvider::reparseAllLocked(const std::vector<std::string>& paths, Batch& batch) {
+  unsigned threads = options_.parse_threads != 0
+                         ? options_.parse_threads
+                         : std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<size_t>(threads, paths.size()));
+  if (threads <= 1) {
+    for (const auto& f : paths) reparseFileLocked(f, batch, false);
+    return;
+  }
+  // Which files are known with which bytes (read here, under the lock, not by the readers).
+  std::vector<std::optional<size_t>> known(paths.size());
+  for (size_t i = 0; i < paths.size(); ++i) {
+    auto it = files_.find(paths[i]);
+    if (it != files_.end() && it->second->parsed_once) known[i] = it->second->content_hash;
+  }
+  std::vector<ReadResult> results(paths.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < paths.size();) {
+      try {
+        // Read first, parse only if the bytes changed (a rescan of an unchanged folder is cheap).
+        readFile(paths[i], results[i]);
+        auto& r = results[i];
+        if (r.read && (!known[i] || *known[i] != r.content_hash)) {
+          api::parseFile(api::SourceFile{paths[i], r.content}, r.result);
+          r.parsed = true;
+        }
+      } catch (const std::exception& e) {  // allocation failure: reported as unreadable
+        results[i] = ReadResult{};
+        results[i].error = fmt::format("{}: {}", paths[i], e.what());
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  // Applied in path order, exactly as one file at a time would be (first file wins duplicates).
+  for (size_t i = 0; i < paths.size(); ++i) reparseFileLocked(paths[i], batch, false, &results[i]);
+}
+
+bool FileProvider::reparseFileLocked(const std::string& path, Batch& batch, bool force,
+                                     ReadResult* pre) {
+  ReadResult own;
+  ReadResult& in = pre ? *pre : own;
+  if (!pre) readFile(path, own);
   auto& slot = files_[path];
   if (!slot) slot = std::make_unique<FileState>();
   FileState& st = *slot;
-  if (!content.isOk()) {
+  if (!in.read) {
     // Unreadable (permissions, or removed between the event and now): keep what it defined.
-    st.errors = {api::ValidationError{path, 0, "", "", content.status().message()}};
+    st.errors = {api::ValidationError{path, 0, "", "", in.error}};
     batch.changed = true;
     return true;
   }
-  const size_t h = std::hash<std::string>{}(*content);
+  const size_t h = in.content_hash;
   if (!force && st.parsed_once && h == st.content_hash) return false;  // touch, same bytes
   st.content_hash = h;
 
-  api::ParseResult r;
-  api::parseFile(api::SourceFile{path, *content}, r);
+  if (!in.parsed) {
+    api::parseFile(api::SourceFile{path, in.content}, in.result);
+    in.parsed = true;
+  }
+  api::ParseResult& r = in.result;
   batch.changed = true;
   const bool broken = std::any_of(r.errors.begin(), r.errors.end(),
                                   [](const api::ValidationError& e) { return e.object.empty(); });
