@@ -29,7 +29,7 @@ fi
 
 if [ "${1:-}" = "--test" ]; then
   PY=${PYTHON:-python3}
-  if ! $PY -c "import sys; import importlib.util as u; sys.exit(0 if all(u.find_spec(m) for m in ['pytest','httpx','websockets','h2']) else 1)" 2>/dev/null; then
+  if ! $PY -c "import sys; import importlib.util as u; sys.exit(0 if all(u.find_spec(m) for m in ['pytest','httpx','websockets','h2','grpc']) else 1)" 2>/dev/null; then
     echo "install-deps: installing Python test tools"
     $PY -m pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
   fi

@@ -12,6 +12,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <span>
 
+#include "dataplane/grpc/grpc_proxy.h"
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/http1/syntax.h"
 #include "dataplane/http2/session.h"
@@ -716,6 +717,12 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
   ri.query = query;
   ri.headers = &s.headers;
   const CompiledRule* rule = table->route(table->findPort(ss.port().address, ss.port().port), ri);
+  if (grpc::isGrpcRequest(s)) {
+    // gRPC (GRPCRoute, or an HTTPRoute carrying gRPC): HTTP/2 upstream, gRPC-shaped errors.
+    co_await grpc::serveGrpc(ss, s, *table, *lt.get(), rule, s.authority, path, query, has_query,
+                             start_ms);
+    co_return;
+  }
   if (rule == nullptr) {
     ss.respondLocal(s, 404, "no route\n");
     co_return;

@@ -549,6 +549,7 @@ void H2Stream::append(std::string_view data) {
 void H2Stream::setTrailers(std::vector<H2Field> trailers) { trailers_out_ = std::move(trailers); }
 
 awaitable<bool> H2Stream::flush(bool end) {
+  if (!req_.has_body) co_return !closed_ || ended_;  // END_STREAM went with the HEADERS
   if (end) send_end_ = true;
   bool timed_out = false;
   for (;;) {

@@ -106,6 +106,9 @@ class H2Stream {
   // for any progress (0 = none).
   void setDeadline(int64_t deadline_ms) { deadline_ms_ = deadline_ms; }
   void setIdleTimeout(uint32_t idle_ms) { idle_ms_ = idle_ms; }
+  // Right after kHeaders: the response ended with its head (HEADERS with END_STREAM, e.g. a gRPC
+  // trailers-only answer).
+  bool endsAfterHeaders() const { return ended_ && recv_buf_.empty() && !trailers_ready_; }
   // Whether the stream went out on a pooled connection that already carried streams.
   bool reused() const { return reused_; }
 

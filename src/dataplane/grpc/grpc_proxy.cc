@@ -1,0 +1,369 @@
+// gRPC over the HTTP/2 downstream; see grpc_proxy.h.
+#include "dataplane/grpc/grpc_proxy.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "dataplane/filters/rule_filters.h"
+#include "dataplane/http1/syntax.h"
+#include "dataplane/upstream/h2_client.h"
+
+namespace gantry::dataplane::grpc {
+
+using asio::awaitable;
+using http2::Field;
+using http2::Session;
+using http2::Stream;
+
+namespace {
+
+constexpr size_t kRequestPiece = 64 * 1024;
+// Response bytes queued for the client (not yet framed by nghttp2) above which we stop taking
+// DATA from the upstream stream: the client's window throttles the backend.
+constexpr size_t kResponseHighWater = 64 * 1024;
+
+int64_t steadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// "Name: value\r\n" lines (compiled header filters) as lower-case (name, value) pairs.
+void parseFieldLines(std::string_view t, std::vector<upstream::H2Field>& out) {
+  while (!t.empty()) {
+    size_t eol = t.find("\r\n");
+    std::string_view line = t.substr(0, eol);
+    t = eol == std::string_view::npos ? std::string_view() : t.substr(eol + 2);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    std::string name = lower(line.substr(0, colon));
+    if (name == "host") continue;  // :authority carries it
+    out.push_back({std::move(name), std::string(http1::trimOws(line.substr(colon + 1)))});
+  }
+}
+
+std::string clientIp(const asio::ip::tcp::endpoint& peer) {
+  char buf[INET6_ADDRSTRLEN];
+  const sockaddr* sa = peer.data();
+  if (sa->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof buf);
+  } else if (sa->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof buf);
+  } else {
+    return "unknown";
+  }
+  return buf;
+}
+
+struct Forward {
+  Session& ss;
+  Stream& s;
+  upstream::H2Stream& up;
+  const filters::BackendFilters* bf;
+  int64_t deadline_ms;
+  bool pump_running = false;
+  bool relay_done = false;
+
+  // Request body: client DATA -> upstream stream; the client's window reopens (consume) only
+  // for bytes the upstream took.
+  awaitable<void> pump() {
+    std::string piece;
+    for (;;) {
+      if (relay_done) break;
+      if (s.bodyAvailable() > 0) {
+        piece.clear();
+        size_t n = ss.takeBody(s, piece, kRequestPiece);
+        up.append(piece);
+        bool ok = co_await up.flush(false);
+        if (!ok) break;  // the upstream stream ended: the response side reports it
+        ss.consume(s, n);
+        continue;
+      }
+      if (s.body_end) {
+        std::vector<upstream::H2Field> t;
+        for (const auto& h : s.trailers) t.push_back({std::string(h.name), std::string(h.value)});
+        if (!t.empty()) up.setTrailers(std::move(t));
+        bool ok = co_await up.flush(true);
+        if (!ok) break;
+        // A client that cancels a call (RST_STREAM) must cancel it upstream too (gRPC
+        // cancellation), also while the response is still streaming.
+        while (!relay_done && !s.aborted()) co_await s.req_event.wait(0);
+        if (s.aborted() && !relay_done) up.cancel();
+        break;
+      }
+      if (s.aborted()) {
+        up.cancel();
+        break;
+      }
+      co_await s.req_event.wait(0);
+    }
+    pump_running = false;
+  }
+
+  bool deadlinePassed() const { return deadline_ms != 0 && steadyMs() >= deadline_ms; }
+
+  awaitable<void> relay() {
+    struct Done {
+      Forward& f;
+      ~Done() {
+        f.relay_done = true;
+        f.s.req_event.notify();  // the pump stops watching for a client reset
+      }
+    } done{*this};
+    const Options& opt = ss.worker().options();
+    upstream::H2Event ev = co_await up.next();
+    if (s.aborted()) co_return;
+    if (ev.type != upstream::H2EventType::kHeaders) {
+      switch (ev.type) {
+        case upstream::H2EventType::kTimeout:
+          if (deadlinePassed()) {
+            respondGrpcError(ss, s, Status::kDeadlineExceeded, "deadline exceeded");
+          } else {
+            respondGrpcError(ss, s, Status::kUnavailable, "upstream timeout");
+          }
+          break;
+        case upstream::H2EventType::kConnectFailed:
+          respondGrpcError(ss, s, Status::kUnavailable, "upstream connect error");
+          break;
+        default:
+          respondGrpcError(ss, s, Status::kUnavailable, "upstream reset");
+          break;
+      }
+      co_return;
+    }
+    std::vector<upstream::H2Field> extra;
+    if (bf != nullptr) parseFieldLines(bf->response.lines(), extra);
+    std::vector<Field> fields;
+    fields.reserve(ev.fields->size() + extra.size());
+    for (const auto& h : *ev.fields) {
+      if (bf != nullptr && bf->response.drops(h.name)) continue;  // ResponseHeaderModifier
+      fields.push_back({h.name, h.value});
+    }
+    for (const auto& h : extra) fields.push_back({h.name, h.value});
+    // A trailers-only upstream answer (a gRPC error: one HEADERS frame with END_STREAM) stays
+    // one: grpc-status is in that block.
+    const bool trailers_only = up.endsAfterHeaders();
+    if (!ss.submitResponse(s, ev.status, fields, !trailers_only)) {
+      up.cancel();
+      co_return;
+    }
+    if (trailers_only) co_return;
+    std::vector<std::string> trailers;
+    for (;;) {
+      ev = co_await up.next();
+      if (s.aborted()) {
+        up.cancel();
+        co_return;
+      }
+      switch (ev.type) {
+        case upstream::H2EventType::kData:
+          while (ss.pendingBody(s) >= kResponseHighWater && !s.aborted()) {
+            if (!co_await s.resp_event.wait(opt.idle_timeout_ms) &&
+                ss.pendingBody(s) >= kResponseHighWater && !s.aborted()) {
+              ss.resetStream(s, NGHTTP2_CANCEL);  // the client stopped reading
+              up.cancel();
+              co_return;
+            }
+          }
+          if (s.aborted()) {
+            up.cancel();
+            co_return;
+          }
+          ss.appendBody(s, ev.data);
+          break;
+        case upstream::H2EventType::kTrailers:
+          for (const auto& h : *ev.fields) {
+            trailers.push_back(h.name);
+            trailers.push_back(h.value);
+          }
+          break;
+        case upstream::H2EventType::kEnd:
+          ss.endBody(s, std::move(trailers));
+          co_return;
+        case upstream::H2EventType::kTimeout:
+          if (deadlinePassed()) {
+            // The head went out: the status goes in the trailers.
+            up.cancel();
+            ss.endBody(s,
+                       {"grpc-status", std::to_string(static_cast<int>(Status::kDeadlineExceeded)),
+                        "grpc-message", "deadline exceeded"});
+            co_return;
+          }
+          [[fallthrough]];
+        default:
+          // Reset after the head: the client must see a failed call, not a complete one.
+          ss.resetStream(s, NGHTTP2_INTERNAL_ERROR);
+          co_return;
+      }
+    }
+  }
+};
+
+}  // namespace
+
+bool isGrpcContentType(std::string_view ct) {
+  constexpr std::string_view kGrpc = "application/grpc";
+  if (ct.size() < kGrpc.size() || !http1::iequals(ct.substr(0, kGrpc.size()), kGrpc)) return false;
+  return ct.size() == kGrpc.size() || ct[kGrpc.size()] == '+' || ct[kGrpc.size()] == ';';
+}
+
+bool isGrpcRequest(const Stream& s) {
+  for (const auto& h : s.headers) {
+    if (h.name == "content-type") return isGrpcContentType(h.value);
+  }
+  return false;
+}
+
+std::optional<uint64_t> parseGrpcTimeout(std::string_view v) {
+  // PROTOCOL-HTTP2.md: Timeout -> "grpc-timeout" TimeoutValue TimeoutUnit; TimeoutValue is at
+  // most 8 ASCII digits.
+  if (v.size() < 2 || v.size() > 9) return std::nullopt;
+  uint64_t n = 0;
+  for (char c : v.substr(0, v.size() - 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  switch (v.back()) {
+    case 'H':
+      return n * 3'600'000;
+    case 'M':
+      return n * 60'000;
+    case 'S':
+      return n * 1000;
+    case 'm':
+      return n;
+    case 'u':
+      return (n + 999) / 1000;
+    case 'n':
+      return (n + 999'999) / 1'000'000;
+    default:
+      return std::nullopt;
+  }
+}
+
+bool respondGrpcError(Session& ss, Stream& s, Status status, std::string_view message) {
+  // PROTOCOL-HTTP2.md "Trailers-Only": HTTP-Status Content-Type Trailers in one HEADERS frame.
+  std::string code = std::to_string(static_cast<int>(status));
+  std::vector<Field> fields = {
+      {"content-type", "application/grpc"}, {"grpc-status", code}, {"grpc-message", message}};
+  ss.discardBody(s);
+  return ss.submitResponse(s, 200, fields, false);
+}
+
+awaitable<void> serveGrpc(Session& ss, Stream& s, const RouteTable& table, LocalTable& lt,
+                          const CompiledRule* rule, std::string_view authority,
+                          const std::string& path, std::string_view query, bool has_query,
+                          int64_t start_ms) {
+  Worker& w = ss.worker();
+  const Options& opt = w.options();
+  if (rule == nullptr) {
+    respondGrpcError(ss, s, Status::kUnimplemented, "no route for " + path);
+    co_return;
+  }
+  const ir::Rule& ir_rule = *rule->ir;
+  if (ir_rule.direct_status != 0) {
+    // An unsupported filter or ExtensionRef: the spec's 500, in gRPC terms.
+    respondGrpcError(ss, s, Status::kInternal, "route rule cannot be served");
+    co_return;
+  }
+  // GRPCRoute BackendRefs: all invalid, or this share invalid -> UNAVAILABLE.
+  if (rule->total_weight == 0) {
+    respondGrpcError(ss, s, Status::kUnavailable, "no backend");
+    co_return;
+  }
+  uint32_t x = lt.rule_rr[rule->slot]++ % rule->total_weight;
+  uint32_t bi = static_cast<uint32_t>(
+      std::upper_bound(rule->cum_weights.begin(), rule->cum_weights.end(), x) -
+      rule->cum_weights.begin());
+  int32_t bidx = rule->backends[bi];
+  if (bidx < 0 || table.backend(static_cast<uint32_t>(bidx)).total_weight == 0) {
+    respondGrpcError(ss, s, Status::kUnavailable,
+                     bidx == kInvalidBackend ? "invalid backend" : "no healthy upstream");
+    co_return;
+  }
+  const CompiledBackend& backend = table.backend(static_cast<uint32_t>(bidx));
+  const filters::BackendFilters* bf =
+      rule->filters ? rule->filters->forBackend(rule->backend_refs[bi]) : nullptr;
+
+  // Deadline: grpc-timeout, and the route's timeouts, whichever ends first.
+  int64_t deadline = 0;
+  auto tighten = [&](int64_t at) {
+    if (deadline == 0 || at < deadline) deadline = at;
+  };
+  const int64_t now = steadyMs();
+  std::string_view xff_in, xfp_in, xfh_in;
+  upstream::H2Request req;
+  req.method = std::string(s.method);
+  req.authority =
+      std::string(bf != nullptr && bf->rewrite_host ? std::string_view(bf->host) : authority);
+  req.path = path;
+  if (has_query) req.path.append("?").append(query);
+  req.has_body = !s.body_end || s.bodyAvailable() > 0;
+  std::string xff, xfp, xfh;
+  for (const auto& h : s.headers) {
+    if (h.name == "grpc-timeout") {
+      if (auto ms = parseGrpcTimeout(h.value)) tighten(now + static_cast<int64_t>(*ms));
+    }
+    if (h.name == "x-forwarded-for") {
+      xff.append(h.value).append(", ");
+      continue;
+    }
+    if (h.name == "x-forwarded-proto") {
+      xfp.append(h.value).append(", ");
+      continue;
+    }
+    if (h.name == "x-forwarded-host") {
+      xfh.append(h.value).append(", ");
+      continue;
+    }
+    if (h.name == "host") continue;
+    if (bf != nullptr && bf->request.drops(h.name)) continue;  // RequestHeaderModifier
+    req.headers.push_back({std::string(h.name), std::string(h.value)});
+  }
+  if (bf != nullptr) parseFieldLines(bf->request.lines(), req.headers);
+  auto ours = [&](std::string_view name) { return bf == nullptr || !bf->request.drops(name); };
+  if (ours("x-forwarded-for")) {
+    req.headers.push_back({"x-forwarded-for", xff + clientIp(ss.peer())});
+  }
+  if (ours("x-forwarded-proto")) {
+    req.headers.push_back({"x-forwarded-proto", xfp + (ss.ssl() != nullptr ? "https" : "http")});
+  }
+  if (ours("x-forwarded-host") && !authority.empty()) {
+    req.headers.push_back({"x-forwarded-host", xfh + std::string(authority)});
+  }
+  if (ir_rule.timeouts.request_ms != 0)
+    tighten(now + (start_ms + ir_rule.timeouts.request_ms - w.nowMs()));
+  if (ir_rule.timeouts.backend_request_ms != 0) tighten(now + ir_rule.timeouts.backend_request_ms);
+  if (deadline != 0 && deadline <= now) {
+    respondGrpcError(ss, s, Status::kDeadlineExceeded, "deadline exceeded");
+    co_return;
+  }
+
+  uint32_t* rr = &lt.backend_rr[static_cast<size_t>(&backend - &table.backend(0))];
+  std::unique_ptr<upstream::H2Stream> up = w.h2Pool().open(backend, rr, std::move(req));
+  if (up->reused()) ++w.stats().upstream_reuses;
+  up->setDeadline(deadline);
+  up->setIdleTimeout(opt.upstream_response_timeout_ms != 0 ? opt.upstream_response_timeout_ms
+                                                           : opt.idle_timeout_ms);
+  Forward f{ss, s, *up, bf, deadline};
+  f.pump_running = true;
+  using namespace asio::experimental::awaitable_operators;
+  auto both = f.pump() && f.relay();  // named: the g++ 12 co_await temporaries note
+  co_await std::move(both);
+}
+
+}  // namespace gantry::dataplane::grpc
