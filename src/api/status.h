@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,10 @@ struct ObjectStatus {
   std::vector<GatewayStatusAddress> addresses;  // Gateway
   std::vector<RouteParentStatus> parents;       // Routes; BackendTLSPolicy (PolicyAncestorStatus)
   std::vector<std::string> supported_features;  // GatewayClass
+  // Gateway: status.attachedListenerSets, the ListenerSets allowed by spec.allowedListeners whose
+  // parentRef selects this Gateway and that are Accepted=True. Unset (omitted) for a Gateway that
+  // allows no ListenerSets and is targeted by none.
+  std::optional<int32_t> attached_listener_sets;
 };
 
 }  // namespace gantry::api

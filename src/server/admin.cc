@@ -150,6 +150,9 @@ void writeStatus(JsonWriter& w, const api::ObjectStatus& s) {
       w.endArray();
     }
     writeConditions(w, s.conditions);
+    if (s.attached_listener_sets) {
+      w.field("attachedListenerSets", int64_t{*s.attached_listener_sets});
+    }
     if (s.kind == "Gateway" || s.kind == "ListenerSet") {
       w.key("listeners");
       w.beginArray();

@@ -1252,6 +1252,19 @@ void Translator::gatewayStatus(GatewayCtx& g) {
     for (const auto& a : g.addresses) st.addresses.push_back({"IPAddress", a});
   }
   for (const auto& l : g.listeners) st.listeners.push_back(listenerStatus(l));
+  // GatewayStatus.attachedListenerSets: "A ListenerSet is successfully attached to a Gateway when
+  // ... selected by the Gateway's AllowedListeners field, ... has a valid ParentRef selecting the
+  // Gateway, ... status has the condition Accepted: true" (Accepted needs one valid listener).
+  if (g.gw->allowed_listeners_from != "None" || !g.sets.empty()) {
+    int32_t attached = 0;
+    for (const ListenerSetCtx* s : g.sets) {
+      if (!s->allowed) continue;
+      if (std::any_of(s->listeners.begin(), s->listeners.end(),
+                      [](const ListenerCtx& l) { return l.accepted; }))
+        ++attached;
+    }
+    st.attached_listener_sets = attached;
+  }
   result_.statuses.push_back(std::move(st));
 }
 

@@ -20,6 +20,7 @@ using controlplane::TranslateOptions;
 //   scope "listener:<name>"   -> status.listeners[name].conditions
 //   scope "parent:<gw>[/<section>]" -> status.parents[] entry for that parentRef
 // type "attachedRoutes" compares listeners[name].attachedRoutes with `status`.
+// type "attachedListenerSets" compares the object's status.attachedListenerSets ("unset" = absent).
 // type "" with status "absent" asserts that the object has no status at all.
 struct Expect {
   std::string kind, ns, name, scope, type, status, reason;
@@ -69,6 +70,12 @@ TEST_P(StatusTable, Conditions) {
     }
     ASSERT_NE(st, nullptr) << "no status for " << e.kind << " " << e.ns << "/" << e.name;
     const std::vector<api::Condition>* conds = &st->conditions;
+    if (e.type == "attachedListenerSets") {
+      EXPECT_EQ(st->attached_listener_sets ? std::to_string(*st->attached_listener_sets) : "unset",
+                e.status)
+          << describe(*st);
+      continue;
+    }
     if (e.scope.rfind("listener:", 0) == 0) {
       const api::ListenerStatus* l = findListener(*st, e.scope.substr(9));
       ASSERT_NE(l, nullptr) << describe(*st);
@@ -156,7 +163,8 @@ const std::vector<Case>& cases() {
         {"Gateway", "infra", "gw", "", "Programmed", "False", "Invalid"}}},
       {"GatewayAcceptedAndProgrammed",
        [](api::ObjectSet&) {},
-       {{"Gateway", "infra", "gw", "", "Accepted", "True", "Accepted"},
+       {{"Gateway", "infra", "gw", "", "attachedListenerSets", "unset", ""},
+        {"Gateway", "infra", "gw", "", "Accepted", "True", "Accepted"},
         {"Gateway", "infra", "gw", "", "Programmed", "True", "Programmed"},
         {"Gateway", "infra", "gw", "", "ResolvedRefs", "True", "ResolvedRefs"},
         {"Gateway", "infra", "gw", "listener:http", "Accepted", "True", "Accepted"},
@@ -769,7 +777,8 @@ const std::vector<Case>& cases() {
          o.listener_sets.push_back(listenerSet("infra", "ls", {listener("extra", "HTTP", 8081)}));
        },
        {{"ListenerSet", "infra", "ls", "", "Accepted", "False", "NotAllowed"},
-        {"ListenerSet", "infra", "ls", "", "Programmed", "False", "NotAllowed"}}},
+        {"ListenerSet", "infra", "ls", "", "Programmed", "False", "NotAllowed"},
+        {"Gateway", "infra", "gw", "", "attachedListenerSets", "0", ""}}},
       {"ListenerSetAllowedSameNamespace",
        [](api::ObjectSet& o) {
          o.gateways[0].allowed_listeners_from = "Same";
@@ -789,6 +798,7 @@ const std::vector<Case>& cases() {
         {"ListenerSet", "infra", "ls", "listener:extra", "Accepted", "True", "Accepted"},
         {"ListenerSet", "infra", "ls", "listener:extra", "attachedRoutes", "1", ""},
         {"ListenerSet", "app", "ls2", "", "Accepted", "False", "NotAllowed"},
+        {"Gateway", "infra", "gw", "", "attachedListenerSets", "1", ""},
         {"HTTPRoute", "infra", "via-ls", "parent:ls", "Accepted", "True", "Accepted"},
         {"HTTPRoute", "infra", "via-gw", "parent:gw/extra", "Accepted", "False",
          "NoMatchingParent"}}},
