@@ -10,6 +10,7 @@ idle TLS keep-alive connection.
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import ssl
@@ -278,3 +279,75 @@ def test_idle_tls_connection_memory(tmp_path, start_gantry, echo, pki):
     finally:
         for c in conns + warm:
             c.close()
+
+
+def section_route(name: str, section: str, backend_name: str, hostnames=()) -> str:
+    hosts = "".join(f"    - {h}\n" for h in hostnames)
+    return f"""apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: {name}
+  namespace: default
+spec:
+  parentRefs:
+    - name: gw
+      sectionName: {section}
+{"  hostnames:" + chr(10) + hosts if hosts else ""}  rules:
+    - backendRefs:
+        - name: {backend_name}
+          port: 80
+---
+"""
+
+
+def test_misdirected_requests_per_listener_hostnames(tmp_path, start_gantry, make_echo, pki):
+    """The Gateway API rules for HTTPS listeners sharing a port (Listener.hostname; conformance
+    test HTTPRouteHTTPSListenerDetectMisdirectedRequests, here over HTTP/1.1): 421 when another
+    listener matches the Host, 404 when none does."""
+    v1, v2, v3 = make_echo("v1"), make_echo("v2"), make_echo("v3")
+    cert = pki.cert("multi", pki.root, dns=["example.org", "second-example.org", "*.wildcard.org"])
+    port = free_port()
+    d = ConfigDir(tmp_path / "cfg")
+    d.write("gateway.yaml", gateway_class() + https_gateway("gw", port, [
+        {"name": "https", "certs": ["multi"]},
+        {"name": "https-with-hostname", "hostname": "second-example.org", "certs": ["multi"]},
+        {"name": "https-with-wildcard-hostname", "hostname": "*.wildcard.org",
+         "certs": ["multi"]},
+        {"name": "https-with-hostname-matching-wildcard",
+         "hostname": "fourth-example.wildcard.org", "certs": ["multi"]},
+    ]))
+    d.write("secret.yaml", tls_secret("multi", cert))
+    d.write("backends.yaml", backend("v1", v1.port) + backend("v2", v2.port)
+            + backend("v3", v3.port))
+    d.write("routes.yaml", section_route("r1", "https", "v1", ["example.org"])
+            + section_route("r2", "https-with-hostname", "v2")
+            + section_route("r3", "https-with-wildcard-hostname", "v3")
+            + section_route("r4", "https-with-hostname-matching-wildcard", "v1"))
+    start_gantry(config_dir=d.path, wait_ports=[("127.0.0.1", port)])
+    cases = [
+        ("example.org", "example.org", 200, "v1"),
+        ("example.org", "second-example.org", 421, None),
+        ("example.org", "unknown-example.org", 404, None),
+        ("second-example.org", "second-example.org", 200, "v2"),
+        ("second-example.org", "example.org", 421, None),
+        ("second-example.org", "unknown-example.org", 421, None),
+        ("third-example.wildcard.org", "third-example.wildcard.org", 200, "v3"),
+        ("third-example.wildcard.org", "fith-example.wildcard.org", 200, "v3"),
+        ("third-example.wildcard.org", "fourth-example.wildcard.org", 421, None),
+        ("third-example.wildcard.org", "second-example.org", 421, None),
+        ("third-example.wildcard.org", "unknown-example.org", 421, None),
+        ("fourth-example.wildcard.org", "fourth-example.wildcard.org", 200, "v1"),
+        ("fourth-example.wildcard.org", "fith-example.wildcard.org", 421, None),
+        ("unknown-example.org", "example.org", 200, "v1"),
+        ("unknown-example.org", "unknown-example.org", 404, None),
+    ]
+    ctx = client_context()  # SNI unknown-example.org is not in the certificate
+    for sni, host, want, backend_name in cases:
+        c = TlsClient(port, sni, ctx)
+        try:
+            status, _, body = c.request(host, "/detect-misdirected-requests")
+        finally:
+            c.close()
+        assert status == want, (sni, host, status, body[:200])
+        if backend_name:
+            assert json.loads(body)["backend"] == backend_name, (sni, host)

@@ -560,7 +560,10 @@ Selection ServerContextSet::selection(const SSL* ssl) {
 bool ServerContextSet::isMisdirected(const SSL* ssl, std::string_view host) {
   const ConfigData* cd = configOf(ssl);
   if (cd == nullptr || !cd->host_index) return true;
-  return cd->host_index->select(host) != cd->index;
+  // Gateway API Listener.hostname: 421 when another listener of the port matches the host; when
+  // none does, the request is routed here (and gets the 404 the spec requires).
+  const int selected = cd->host_index->select(host);
+  return selected >= 0 && selected != cd->index;
 }
 
 ClientCertStatus ServerContextSet::clientCertStatus(const SSL* ssl) {

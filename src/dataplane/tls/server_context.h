@@ -148,7 +148,9 @@ class ServerContextSet {
   // RFC 9110 section 15.5.20 / RFC 9113 section 9.1.1: true when a request for `host` (the
   // :authority or Host without port) arriving on this connection would select a different
   // TlsConfig than the connection's SNI did (different certificate or client validation), so the
-  // HTTP layer must answer 421 Misdirected Request instead of routing it.
+  // HTTP layer must answer 421 Misdirected Request instead of routing it. A host that selects no
+  // config at all is not misdirected (Gateway API: "If no other Listener matches the Host, the
+  // Gateway MUST return a 404").
   static bool isMisdirected(const SSL* ssl, std::string_view host);
   static ClientCertStatus clientCertStatus(const SSL* ssl);
 

@@ -37,6 +37,10 @@ per backend with `EchoBackend(defaults={...})` using the same names:
   x-echo-after: A             after mode raw: close (default), reset, keep (serve next request),
                               hold:MS (keep the connection open MS ms without reading, then close)
 
+TLS: `EchoBackend(tls=ssl_context)` serves HTTPS (the handshake runs in the connection's thread);
+each record then has "tls": {"version", "sni", "session_reused", "alpn"} and `tls_failures` counts
+failed handshakes.
+
 Upgrades: `Connection: upgrade` + `Upgrade: websocket` gets a real RFC 6455 handshake and a message
 echo (text/binary, fragmentation, ping/pong, close); any other Upgrade token gets a 101 and then a raw
 byte echo until the client half-closes.
@@ -48,6 +52,7 @@ import base64
 import hashlib
 import json
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -176,8 +181,13 @@ def _rst_close(sock: socket.socket) -> None:
 
 class EchoBackend:
     def __init__(self, name: str = "echo", host: str = "127.0.0.1", port: int = 0,
-                 defaults: dict | None = None):
+                 defaults: dict | None = None, tls: ssl.SSLContext | None = None):
         self.name = name
+        self.tls = tls
+        self.tls_failures = 0
+        if tls is not None:
+            # Remember the SNI each connection sent (the callback runs during its handshake).
+            tls.sni_callback = lambda s, name, ctx: setattr(s, "echo_sni", name)
         self.defaults = {k.lower(): str(v) for k, v in (defaults or {}).items()}
         self._lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -268,6 +278,27 @@ class EchoBackend:
             t.start()
 
     def _serve(self, sock: socket.socket, conn_id: int) -> None:
+        tls_info = None
+        raw = sock
+        if self.tls is not None:
+            try:
+                sock = self.tls.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
+                with self.cond:  # close() shuts down what is in _socks; raw is detached now
+                    self._socks.discard(raw)
+                    self._socks.add(sock)
+                sock.do_handshake()
+                tls_info = {"version": sock.version(), "sni": getattr(sock, "echo_sni", None),
+                            "session_reused": sock.session_reused,
+                            "alpn": sock.selected_alpn_protocol()}
+            except (OSError, ssl.SSLError):
+                with self.cond:
+                    self.tls_failures += 1
+                    self.open_connections -= 1
+                    self._socks.discard(raw)
+                    self._socks.discard(sock)
+                    self.cond.notify_all()
+                sock.close()
+                return
         rd = _Reader(sock)
         index = 0
         try:
@@ -276,6 +307,8 @@ class EchoBackend:
                 if head is None:
                     break
                 rec = self._record(head, conn_id, index)
+                if tls_info is not None:
+                    rec["tls"] = tls_info
                 index += 1
                 if not self._handle(sock, rd, rec):
                     break
@@ -284,6 +317,7 @@ class EchoBackend:
         finally:
             with self.cond:
                 self.open_connections -= 1
+                self._socks.discard(raw)
                 self._socks.discard(sock)
                 self.cond.notify_all()
             try:

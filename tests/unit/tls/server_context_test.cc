@@ -310,6 +310,24 @@ TEST(ServerContextSetTest, MisdirectedRequests) {
   SSL_CTX_free(cctx);
 }
 
+// Gateway API Listener.hostname (HTTPS): "If no other Listener matches the Host, the Gateway MUST
+// return a 404" -- not a 421: a host no config selects is routed (and gets its 404) on this
+// connection.
+TEST(ServerContextSetTest, HostNoConfigSelectsIsNotMisdirected) {
+  auto set = buildSet(standardConfigs(/*with_default=*/false));
+  SSL_CTX* cctx = testing::testClientCtx(pki().server_ca.pem(), true);
+  SSL* c = SSL_new(cctx);
+  SSL* s = set->newSsl();
+  SSL_set_tlsext_host_name(c, "a.example.com");
+  ASSERT_TRUE(testing::handshakeInMemory(c, s));
+  EXPECT_FALSE(ServerContextSet::isMisdirected(s, "other.net"));
+  EXPECT_TRUE(ServerContextSet::isMisdirected(s, "z.example.com"));
+  EXPECT_FALSE(ServerContextSet::isMisdirected(s, "a.example.com"));
+  SSL_free(c);
+  SSL_free(s);
+  SSL_CTX_free(cctx);
+}
+
 TEST(ServerContextSetTest, ClientCertificateRequired) {
   auto set = buildSet(standardConfigs());
   const Pki& p = pki();
