@@ -22,6 +22,7 @@
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/http1/syntax.h"
 #include "dataplane/http2/server.h"
+#include "dataplane/tls/backend_sessions.h"
 #include "dataplane/tls/client_context.h"
 #include "dataplane/tls/fd_tls.h"
 #include "dataplane/tls/server_context.h"
@@ -1115,7 +1116,7 @@ awaitable<bool> Conn::upstreamHandshake(UpstreamConn& up, const tls::ClientConte
                                         const CompiledBackend& backend, uint32_t timeout_ms,
                                         int* verify_result) {
   // Pooled connections resume this worker's last session with the backend (no lock).
-  up.ssl = ctx.newSsl(&w_.sessionSlot(backend.ir->name));
+  up.ssl = ctx.newSsl(&w_.backendSessions().slot(backend.ir->name, ctx.context()));
   if (up.ssl == nullptr || !tls::attachFd(up.ssl, up.sock)) co_return false;
   entry_.up = &up.sock;
   setDeadline(timeout_ms);

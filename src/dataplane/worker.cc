@@ -9,6 +9,7 @@
 
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/proxy.h"
+#include "dataplane/tls/backend_sessions.h"
 #include "dataplane/tls/client_context.h"
 #include "dataplane/upstream/h2_client.h"
 
@@ -40,6 +41,7 @@ size_t Worker::EndpointHash::operator()(const tcp::endpoint& e) const {
 Worker::Worker(unsigned id, const Options& options)
     : id_(id),
       options_(options),
+      backend_sessions_(std::make_unique<tls::BackendSessions>()),
       // One thread runs this io_context and only that thread starts or completes operations on
       // its sockets, so the per-descriptor reactor mutex (taken on every operation) is dropped.
       // The scheduler and the descriptor registration keep their locks: other threads post to
@@ -227,12 +229,6 @@ std::unique_ptr<UpstreamConn> Worker::takeIdleUpstream(const tcp::endpoint& ep,
     c->sock.close(ec);
   }
   return nullptr;
-}
-
-tls::ClientSessionSlot& Worker::sessionSlot(const std::string& backend_name) {
-  auto& slot = session_slots_[backend_name];
-  if (!slot) slot = std::make_unique<tls::ClientSessionSlot>();
-  return *slot;
 }
 
 void Worker::putIdleUpstream(std::unique_ptr<UpstreamConn> c) {

@@ -104,7 +104,7 @@ struct ConnEntry {
 struct RequestCtx;
 struct UpstreamConn;
 namespace tls {
-class ClientSessionSlot;
+class BackendSessions;
 }
 
 // Counters: plain integers, read by tests; a stats endpoint would sum them across workers.
@@ -163,8 +163,8 @@ class Worker {
   // Multiplexed HTTP/2 upstream connections (upstream/h2_client.h), created on first use.
   upstream::H2Pool& h2Pool();
   void updateNow();
-  // This worker's last TLS session with a backend (BackendTLSPolicy resumption, no lock).
-  tls::ClientSessionSlot& sessionSlot(const std::string& backend_name);
+  // This worker's last TLS sessions with backends (BackendTLSPolicy resumption, no lock).
+  tls::BackendSessions& backendSessions() { return *backend_sessions_; }
 
  private:
   void startTicker();
@@ -183,7 +183,7 @@ class Worker {
   unsigned id_;
   Options options_;
   // Declared before io_ and the pools: outlives every SSL that may store a session into it.
-  std::unordered_map<std::string, std::unique_ptr<tls::ClientSessionSlot>> session_slots_;
+  std::unique_ptr<tls::BackendSessions> backend_sessions_;
   // Destroyed explicitly first in ~Worker: destroying the context destroys suspended connection
   // coroutines, whose destructors still use the members below.
   std::unique_ptr<asio::io_context> io_;

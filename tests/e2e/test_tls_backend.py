@@ -5,6 +5,7 @@ connections and TLS session resumption to the backend.
 
 from __future__ import annotations
 
+import json
 import ssl
 import time
 
@@ -161,3 +162,48 @@ def test_backend_tls_verification_failures_give_502(tmp_path, start_gantry):
     finally:
         for b in backends.values():
             b.close()
+
+
+def test_reencrypt_and_ca_configmap_change(tmp_path, start_gantry):
+    """HTTPS listener -> HTTPS backend (re-encrypt), and a changed CA ConfigMap is applied to new
+    backend connections (pooled ones made under the old CA are not reused)."""
+    from backends.tls_pki import tls_secret
+    from tls_helpers import TlsClient, client_context, https_gateway
+
+    pki = Pki(tmp_path / "pki")
+    ca = pki.ca("Backend CA")
+    other = pki.ca("Other CA")
+    be = EchoBackend("secure", tls=server_ctx(pki.cert("backend", ca, dns=["backend.internal"])))
+    front_ca = pki.ca("Front CA")
+    front = pki.cert("front", front_ca, dns=["https-listener.org"])
+    try:
+        port = free_port()
+        d = ConfigDir(tmp_path / "cfg")
+        d.write("gateway.yaml", gateway_class() + https_gateway(
+            "gw", port, [{"name": "https", "certs": ["front"]}]))
+        d.write("secret.yaml", tls_secret("front", front))
+        d.write("backends.yaml", backend("secure", be.port))
+        d.write("route.yaml", http_route("r", backend_name="secure"))
+        d.write("ca.yaml", ca_configmap("backend-ca", ca))
+        d.write("policy.yaml", policy("p", "secure", "backend.internal"))
+        start_gantry(config_dir=d.path, wait_ports=[("127.0.0.1", port)], workers=1)
+
+        def get():
+            c = TlsClient(port, "https-listener.org", client_context(front_ca))
+            try:
+                return c.request("https-listener.org", "/reencrypt")
+            finally:
+                c.close()
+
+        status, _, body = wait_until(lambda: (lambda r: r if r[0] == 200 else None)(get()),
+                                     timeout=10, what="re-encrypted 200")
+        rec = json.loads(body)
+        assert rec["tls"]["sni"] == "backend.internal"
+        assert ["x-forwarded-proto", "https"] in rec["headers"]
+        # The CA ConfigMap now holds another CA: the backend is no longer trusted.
+        d.write("ca.yaml", ca_configmap("backend-ca", other))
+        wait_until(lambda: get()[0] == 502, timeout=10, what="502 after the CA change")
+        d.write("ca.yaml", ca_configmap("backend-ca", ca))
+        wait_until(lambda: get()[0] == 200, timeout=10, what="200 after the CA is restored")
+    finally:
+        be.close()

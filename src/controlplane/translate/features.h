@@ -14,9 +14,14 @@
 
 namespace gantry::controlplane {
 
-inline constexpr std::array<std::string_view, 25> kSupportedFeatures = {
+inline constexpr std::array<std::string_view, 30> kSupportedFeatures = {
+    "BackendTLSPolicy",
+    "BackendTLSPolicySANValidation",
     "Gateway",
+    "GatewayFrontendClientCertificateValidation",
+    "GatewayFrontendClientCertificateValidationInsecureFallback",
     "GatewayHTTPListenerIsolation",
+    "GatewayHTTPSListenerDetectMisdirectedRequests",
     "GatewayPort8080",
     "GatewayStaticAddresses",
     "HTTPRoute",
