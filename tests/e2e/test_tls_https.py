@@ -351,3 +351,39 @@ def test_misdirected_requests_per_listener_hostnames(tmp_path, start_gantry, mak
         assert status == want, (sni, host, status, body[:200])
         if backend_name:
             assert json.loads(body)["backend"] == backend_name, (sni, host)
+
+
+def test_https_example(tmp_path, start_gantry, make_echo):
+    """examples/https as its README says: make-cert.sh, curl over TLS, HTTP -> HTTPS redirect,
+    rotation by running make-cert.sh again."""
+    import shutil
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "examples" / "https"
+    dst = tmp_path / "https"
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("certs", "secret.yaml"))
+    site = make_echo("site")
+    https_port, http_port = free_port(), free_port()
+    for f in dst.glob("*.yaml"):
+        f.write_text(f.read_text().replace("8443", str(https_port))
+                     .replace("8084", str(http_port)).replace("9401", str(site.port)))
+    subprocess.run([str(dst / "make-cert.sh")], check=True, capture_output=True, timeout=60)
+    start_gantry(config_dir=dst, wait_ports=[("127.0.0.1", https_port), ("127.0.0.1", http_port)])
+    resolve = ["--resolve", f"www.example.com:{https_port}:127.0.0.1"]
+    url = f"https://www.example.com:{https_port}/"
+
+    def fetch():
+        return curl("--cacert", str(dst / "certs" / "tls.crt"), *resolve, url)
+
+    r = wait_until(lambda: (lambda r: r if r.returncode == 0 else None)(fetch()), timeout=10,
+                   what="HTTPS example served")
+    assert json.loads(r.stdout)["backend"] == "site"
+    r = curl("-i", "-H", "Host: www.example.com", f"http://127.0.0.1:{http_port}/docs?x=1")
+    head = r.stdout.decode()
+    assert head.startswith("HTTP/1.1 301"), head
+    assert f"location: https://www.example.com:{https_port}/docs?x=1" in head.lower(), head
+    # Rotation: a new certificate; the old CA file no longer verifies new connections.
+    old = (dst / "certs" / "tls.crt").read_text()
+    subprocess.run([str(dst / "make-cert.sh")], check=True, capture_output=True, timeout=60)
+    assert (dst / "certs" / "tls.crt").read_text() != old
+    wait_until(lambda: fetch().returncode == 0, timeout=10, what="the rotated certificate")
