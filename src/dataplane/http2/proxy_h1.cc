@@ -12,6 +12,8 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <span>
 
+#include "dataplane/filters/path_modifier.h"
+#include "dataplane/filters/rule_filters.h"
 #include "dataplane/grpc/grpc_proxy.h"
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/http1/syntax.h"
@@ -179,6 +181,30 @@ std::vector<std::string> splitTrailers(std::string_view lines) {
   return out;
 }
 
+// Filter output ("Name: value\r\n" lines, dataplane/filters) -> response fields with lower-case
+// names (RFC 9113 8.2.1). The views point into `store`, which must outlive them.
+void appendLines(std::string_view lines, std::string& store, std::vector<Field>& out) {
+  std::vector<std::pair<size_t, size_t>> spans;  // name and value offsets/lengths, flattened
+  while (!lines.empty()) {
+    size_t eol = lines.find("\r\n");
+    std::string_view line = lines.substr(0, eol);
+    lines = eol == std::string_view::npos ? std::string_view() : lines.substr(eol + 2);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    spans.emplace_back(store.size(), colon);
+    for (char ch : line.substr(0, colon)) {
+      store.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+    }
+    std::string_view value = http1::trimOws(line.substr(colon + 1));
+    spans.emplace_back(store.size(), value.size());
+    store.append(value);
+  }
+  for (size_t i = 0; i + 1 < spans.size(); i += 2) {
+    out.push_back({std::string_view(store).substr(spans[i].first, spans[i].second),
+                   std::string_view(store).substr(spans[i + 1].first, spans[i + 1].second)});
+  }
+}
+
 enum class ReqFailure : uint8_t { kNone, kClientGone, kTimeout };
 
 struct Exchange {
@@ -197,6 +223,11 @@ struct Exchange {
   ReqFailure req_failed = ReqFailure::kNone;
   uint32_t connect_timeout_ms = 0;
   uint32_t response_timeout_ms = 0;
+  // HTTPRoute filters of the picked backendRef (dataplane/filters), null when none apply, and
+  // the CORS response lines for an allowed actual request.
+  const filters::BackendFilters* filters = nullptr;
+  std::string_view resp_extra;
+  bool cors_applied = false;
 };
 
 // Request body: DATA bytes -> upstream (re-framed), then nghttp2_session_consume for exactly what
@@ -451,12 +482,17 @@ awaitable<bool> relayResponse(Exchange& x) {
     for (int i = 0; i < n_conn; ++i) listed = listed || http1::hasToken(conn_tokens[i], h.name);
     if (listed) continue;
     if (http1::iequals(h.name, "content-length") && status == 204) continue;
+    if (x.filters != nullptr && x.filters->response.drops(h.name)) continue;
+    if (x.cors_applied && filters::isCorsResponseField(h.name)) continue;
     char* name = const_cast<char*>(h.name.data());  // points into our own buffer (ub)
     for (size_t i = 0; i < h.name.size(); ++i) {
       name[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
     }
     fields.push_back({h.name, h.value});
   }
+  std::string added;  // ResponseHeaderModifier and CORS fields
+  if (x.filters != nullptr) appendLines(x.filters->response.lines(), added, fields);
+  appendLines(x.resp_extra, added, fields);
   const bool has_body = in_framing != Framing::kNone;
   if (!ss.submitResponse(s, status, fields, has_body)) co_return false;
   ub.consume(head_len);
@@ -502,8 +538,9 @@ awaitable<bool> relayResponse(Exchange& x) {
 
 awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTable& lt,
                       const CompiledRule& rule, const CompiledBackend& backend,
-                      std::string_view host_value, const std::string& path, std::string_view query,
-                      bool has_query, int64_t start_ms) {
+                      const filters::BackendFilters* bf, std::string_view resp_extra,
+                      bool cors_applied, std::string_view host_value, const std::string& path,
+                      std::string_view query, bool has_query, int64_t start_ms) {
   Worker& w = ss.worker();
   const Options& opt = w.options();
   RequestCtx* ctx = w.acquireCtx();
@@ -514,6 +551,9 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
   } ctx_guard{w, ctx};
   StreamEntry entry(w);
   Exchange x{ss, s, w, *ctx, entry, nullptr};
+  x.filters = bf;
+  x.resp_extra = resp_extra;
+  x.cors_applied = cors_applied;
 
   // Upstream connection: pooled, else connect; a refused endpoint moves on to the next one.
   uint32_t& rr = lt.backend_rr[static_cast<size_t>(&backend - &table.backend(0))];
@@ -550,7 +590,9 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
   out.append(s.method).push_back(' ');
   out.append(path);
   if (has_query) out.append("?").append(query);
-  out.append(" HTTP/1.1\r\nHost: ").append(host_value).append("\r\n");
+  out.append(" HTTP/1.1\r\nHost: ")
+      .append(bf != nullptr && bf->rewrite_host ? std::string_view(bf->host) : host_value)
+      .append("\r\n");
   bool cookie = false;
   bool expect_continue = false;
   for (const auto& h : s.headers) {
@@ -562,10 +604,12 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
       expect_continue = http1::iequals(http1::trimOws(h.value), "100-continue");
       continue;
     }
+    if (bf != nullptr && bf->request.drops(h.name)) continue;  // RequestHeaderModifier
     out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
+  if (bf != nullptr) out.append(bf->request.lines());
   for (const auto& h : s.headers) {
-    if (h.name != "cookie") continue;
+    if (h.name != "cookie" || (bf != nullptr && bf->request.drops(h.name))) continue;
     out.append(cookie ? "; " : "cookie: ").append(h.value);
     cookie = true;
   }
@@ -578,9 +622,15 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
     out.append(ours).append("\r\n");
   };
   char ipbuf[INET6_ADDRSTRLEN];
-  appendForwarded("x-forwarded-for", clientIp(ss.peer(), ipbuf));
-  appendForwarded("x-forwarded-proto", ss.ssl() != nullptr ? "https" : "http");
-  if (!host_value.empty()) appendForwarded("x-forwarded-host", host_value);
+  // A RequestHeaderModifier that removes or sets one of these replaces gantry's own.
+  auto ours = [&](std::string_view name) { return bf == nullptr || !bf->request.drops(name); };
+  if (ours("x-forwarded-for")) appendForwarded("x-forwarded-for", clientIp(ss.peer(), ipbuf));
+  if (ours("x-forwarded-proto")) {
+    appendForwarded("x-forwarded-proto", ss.ssl() != nullptr ? "https" : "http");
+  }
+  if (!host_value.empty() && ours("x-forwarded-host")) {
+    appendForwarded("x-forwarded-host", host_value);
+  }
   if (s.has_content_length) {
     out.append("content-length: ").append(std::to_string(s.content_length)).append("\r\n");
     x.req_framing = s.content_length > 0 ? Framing::kLength : Framing::kNone;
@@ -625,34 +675,27 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
   }
 }
 
-// RequestRedirect (HTTPRoute filter): Location from the filter's scheme/hostname/port/path.
-void redirect(Session& ss, Stream& s, const ir::RequestRedirect& r, std::string_view host,
-              std::string_view host_value, const std::string& path, std::string_view query,
-              bool has_query) {
-  std::string loc;
-  std::string scheme = r.scheme.empty() ? (ss.ssl() != nullptr ? "https" : "http") : r.scheme;
-  loc.append(scheme).append("://");
-  loc.append(r.hostname.empty() ? host : std::string_view(r.hostname));
-  uint16_t port = r.port ? *r.port : 0;
-  if (!r.port && r.scheme.empty()) {
-    size_t colon = host_value.rfind(':');
-    if (colon != std::string_view::npos && host_value.find(']', colon) == std::string_view::npos) {
-      loc.append(host_value.substr(colon));
-    }
-  }
-  if (port != 0 && !((scheme == "http" && port == 80) || (scheme == "https" && port == 443))) {
-    loc.push_back(':');
-    loc.append(std::to_string(port));
-  }
-  if (r.path.type == ir::PathModifierType::kReplaceFullPath) {
-    loc.append(r.path.value);
-  } else if (r.path.type == ir::PathModifierType::kReplacePrefixMatch) {
-    loc.append(r.path.value.empty() ? "/" : r.path.value);
-  } else {
-    loc.append(path);
-  }
-  if (has_query) loc.append("?").append(query);
-  ss.respondLocal(s, r.status_code, "", {{"location", loc}});
+// HTTPRoute RequestRedirect (RFC 9110 15.4): Location from the compiled filter and the request.
+void sendRedirect(Session& ss, Stream& s, const filters::Redirect& r, std::string_view host,
+                  const std::string& path, std::string_view query, bool has_query) {
+  std::string lines;
+  r.appendLocation(host, path, has_query, query, lines);
+  std::string store;
+  std::vector<Field> fields;
+  appendLines(lines, store, fields);
+  ss.respondLocal(s, r.status(), "", fields);
+}
+
+// HTTPCORSFilter preflight: always an OK status; CORS fields only for an allowed origin (so the
+// browser does not send the actual request otherwise).
+void sendPreflight(Session& ss, Stream& s, const filters::Cors& cors,
+                   const filters::CorsRequest& req) {
+  std::string lines;
+  if (cors.allows(req.origin)) cors.appendPreflight(req, lines);
+  std::string store;
+  std::vector<Field> fields;
+  appendLines(lines, store, fields);
+  ss.respondLocal(s, 204, "", fields);
 }
 
 }  // namespace
@@ -731,9 +774,20 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
     ss.respondLocal(s, rule->ir->direct_status, "");
     co_return;
   }
-  for (const auto& f : rule->ir->filters) {
-    if (f.type == ir::FilterType::kRequestRedirect) {
-      redirect(ss, s, f.redirect, host, s.authority, path, query, has_query);
+  // HTTPRoute filters answered by the gateway itself (dataplane/filters/rule_filters.h), as for
+  // HTTP/1.
+  const filters::RuleFilters* rf = rule->filters.get();
+  filters::CorsRequest cors_req;
+  if (rf != nullptr) {
+    if (rf->cors) {
+      cors_req = filters::CorsRequest::inspect(s.method, s.headers);
+      if (cors_req.preflight()) {
+        sendPreflight(ss, s, *rf->cors, cors_req);
+        co_return;
+      }
+    }
+    if (rf->redirect) {
+      sendRedirect(ss, s, *rf->redirect, host, path, query, has_query);
       co_return;
     }
   }
@@ -751,8 +805,40 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
     ss.respondLocal(s, 503, "no healthy upstream\n");
     co_return;
   }
-  co_await proxy(ss, s, *table, *lt.get(), *rule, table->backend(static_cast<uint32_t>(bidx)),
-                 s.authority, path, query, has_query, start_ms);
+  const filters::BackendFilters* bf = nullptr;
+  std::string resp_extra;
+  bool cors_applied = false;
+  if (rf != nullptr) {
+    // Filters of the picked backendRef (composed with the rule's).
+    bf = rf->forBackend(rule->backend_refs[bi]);
+    const filters::Cors* cors = rf->cors ? &*rf->cors : nullptr;
+    if (bf != nullptr) {
+      if (bf->redirect) {
+        sendRedirect(ss, s, *bf->redirect, host, path, query, has_query);
+        co_return;
+      }
+      if (bf->cors && !rf->cors) {
+        cors = &*bf->cors;
+        cors_req = filters::CorsRequest::inspect(s.method, s.headers);
+        if (cors_req.preflight()) {
+          sendPreflight(ss, s, *cors, cors_req);
+          co_return;
+        }
+      }
+      if (bf->rewritesPath()) {
+        // URLRewrite: the rewritten path is what is forwarded (routing already happened).
+        std::string rewritten;
+        filters::modifyPath(bf->path, rf->prefixes, path, rewritten);
+        path = std::move(rewritten);
+      }
+    }
+    if (cors != nullptr && cors_req.has_origin && cors->allows(cors_req.origin)) {
+      cors->appendActual(cors_req, resp_extra);
+      cors_applied = true;
+    }
+  }
+  co_await proxy(ss, s, *table, *lt.get(), *rule, table->backend(static_cast<uint32_t>(bidx)), bf,
+                 resp_extra, cors_applied, s.authority, path, query, has_query, start_ms);
 }
 
 }  // namespace gantry::dataplane::http2
