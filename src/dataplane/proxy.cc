@@ -16,9 +16,9 @@
 #include <cstring>
 #include <span>
 
+#include "dataplane/filters/ext_authz.h"
 #include "dataplane/filters/path_modifier.h"
 #include "dataplane/filters/rule_filters.h"
-#include "dataplane/filters/ext_authz.h"
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/http1/syntax.h"
 #include "dataplane/http2/server.h"
@@ -780,9 +780,10 @@ awaitable<bool> Conn::handleRequest() {
   in.consume(x.head_len);
   // A locally answered request with an unread body ends the connection (we do not drain it).
   const bool close_local = x.has_body || !x.keep_alive || w_.draining();
-  if (ssl_ != nullptr && tls::ServerContextSet::isMisdirected(ssl_, c.host)) {
+  if (ssl_ != nullptr && !c.host.empty() && tls::ServerContextSet::isMisdirected(ssl_, c.host)) {
     // RFC 9110 15.5.20: this connection's certificate (chosen by SNI) is not the one for this
-    // host (e.g. a client reusing a connection for another name the certificate covers).
+    // host (e.g. a client reusing a connection for another name the certificate covers). An
+    // HTTP/1.0 request without Host names no host: it is routed like on any connection.
     co_return co_await sendLocal(x, 421, "misdirected request\n", close_local);
   }
 

@@ -351,6 +351,14 @@ def test_misdirected_requests_per_listener_hostnames(tmp_path, start_gantry, mak
         assert status == want, (sni, host, status, body[:200])
         if backend_name:
             assert json.loads(body)["backend"] == backend_name, (sni, host)
+    # HTTP/1.0 without Host names no host: routed (404 here), never 421.
+    c = TlsClient(port, "second-example.org", ctx)
+    try:
+        c.sock.sendall(b"GET /detect-misdirected-requests HTTP/1.0\r\n\r\n")
+        status, _, _ = c.read_response()
+        assert status == 404
+    finally:
+        c.close()
 
 
 def test_https_example(tmp_path, start_gantry, make_echo):
@@ -387,3 +395,40 @@ def test_https_example(tmp_path, start_gantry, make_echo):
     subprocess.run([str(dst / "make-cert.sh")], check=True, capture_output=True, timeout=60)
     assert (dst / "certs" / "tls.crt").read_text() != old
     wait_until(lambda: fetch().returncode == 0, timeout=10, what="the rotated certificate")
+
+
+def test_close_notify_and_websocket_over_tls(tmp_path, start_gantry, echo, pki):
+    """gantry ends TLS connections with close_notify (a clean TLS EOF, RFC 8446 6.1), and an
+    Upgrade (WebSocket, wss://) is tunnelled over the TLS connection."""
+    from websockets.sync.client import connect
+
+    cert = pki.cert("a", pki.root, dns=["a.example.com"])
+    s = HttpsSetup(tmp_path, start_gantry, echo, [{"name": "https", "certs": ["a"]}], {"a": cert},
+                   args=["--idle-timeout-ms", "1000"])
+    ctx = client_context(pki.root)
+    # "Connection: close": response, then close_notify. With suppress_ragged_eofs=False, Python's
+    # ssl returns b"" only for a clean TLS close and raises SSLEOFError for a TCP EOF without it.
+    c = TlsClient(s.port, "a.example.com", ctx, suppress_ragged_eofs=False)
+    try:
+        status, headers, _ = c.request("a.example.com", "/", headers={"Connection": "close"})
+        assert status == 200 and headers.get("connection") == "close"
+        assert c.sock.recv(100) == b""
+    finally:
+        c.close()
+    # Idle timeout: close_notify too.
+    c = TlsClient(s.port, "a.example.com", ctx, suppress_ragged_eofs=False)
+    try:
+        c.echo_json("a.example.com")
+        c.sock.settimeout(10)
+        assert c.sock.recv(100) == b""
+    finally:
+        c.close()
+    # WebSocket over the HTTPS listener (the echo backend echoes messages).
+    sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+    with connect(f"wss://a.example.com:{s.port}/ws", sock=sock, ssl=ctx,
+                 server_hostname="a.example.com", proxy=None, open_timeout=10) as ws:
+        for msg in ("hello", "x" * 70000):
+            ws.send(msg)
+            assert ws.recv(timeout=10) == msg
+        ws.send(b"\x00\x01binary")
+        assert ws.recv(timeout=10) == b"\x00\x01binary"

@@ -63,9 +63,12 @@ class TlsClient:
     tests control Host independently of SNI (421) and see exactly what gantry answers."""
 
     def __init__(self, port: int, sni: str | None, ctx: ssl.SSLContext, session=None,
-                 timeout: float = 10.0):
+                 timeout: float = 10.0, suppress_ragged_eofs: bool = True):
         raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock = ctx.wrap_socket(raw, server_hostname=sni, session=session)
+        # suppress_ragged_eofs=False: a TCP EOF without close_notify raises SSLEOFError instead
+        # of reading as b"".
+        self.sock = ctx.wrap_socket(raw, server_hostname=sni, session=session,
+                                    suppress_ragged_eofs=suppress_ragged_eofs)
         self.buf = b""
 
     def request(self, host: str, path: str = "/", method: str = "GET", body: bytes = b"",
