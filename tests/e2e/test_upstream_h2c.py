@@ -275,3 +275,29 @@ def test_header_modifiers_and_rewrite(make_h2, start_gantry):
     assert rec["authority"] == "internal.example"
     assert f["x-set"] == ["s"] and "x-drop" not in f
     assert sorted(f["x-add"]) == ["0", "a"]
+
+
+def test_http2_client_to_h2c_backend(make_h2, start_gantry):
+    """h2c prior knowledge downstream -> h2c upstream (HTTPRouteBackendProtocolH2C)."""
+    b = make_h2()
+    dead = free_port()
+    snap = Snapshot()
+    snap.backend("h2", [b.endpoint()], app_protocol="H2C")
+    snap.backend("down", [("127.0.0.1", dead)], app_protocol="H2C")
+    p = snap.http_port()
+    p.route("/down", "down")
+    p.route("/", "h2")
+    start_gantry(snap, workers=1)
+    body = pattern(3 * 1024 * 1024)
+    with httpx.Client(http1=False, http2=True, timeout=30) as c:
+        r = c.get(f"http://127.0.0.1:{p.port}/x?y=1", headers={"x-custom": "v"})
+        assert r.http_version == "HTTP/2" and r.status_code == 200
+        rec = r.json()
+        assert rec["method"] == "GET" and rec["path"] == "/x?y=1"
+        assert rec["authority"] == f"127.0.0.1:{p.port}"
+        assert _fields(rec)["x-custom"] == ["v"]
+        r = c.post(f"http://127.0.0.1:{p.port}/echo", content=body, headers={"x-h2-echo-body": "1"})
+        assert r.status_code == 200 and r.content == body
+        r = c.get(f"http://127.0.0.1:{p.port}/down")
+        assert r.status_code == 503
+    assert b.connections == 1

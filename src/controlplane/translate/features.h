@@ -14,9 +14,10 @@
 
 namespace gantry::controlplane {
 
-inline constexpr std::array<std::string_view, 30> kSupportedFeatures = {
+inline constexpr std::array<std::string_view, 32> kSupportedFeatures = {
     "BackendTLSPolicy",
     "BackendTLSPolicySANValidation",
+    "GRPCRoute",
     "Gateway",
     "GatewayFrontendClientCertificateValidation",
     "GatewayFrontendClientCertificateValidationInsecureFallback",
@@ -28,6 +29,7 @@ inline constexpr std::array<std::string_view, 30> kSupportedFeatures = {
     "HTTPRoute303RedirectStatusCode",
     "HTTPRoute307RedirectStatusCode",
     "HTTPRoute308RedirectStatusCode",
+    "HTTPRouteBackendProtocolH2C",
     "HTTPRouteBackendRequestHeaderModification",
     "HTTPRouteBackendRequestRedirect",
     "HTTPRouteBackendURLRewrite",

@@ -2047,7 +2047,10 @@ void Translator::grpcRoute(const api::GrpcRoute& route, RouteCtx& rc,
         const auto& mm = *m->method;
         if (mm.type == "RegularExpression") {
           x.path.type = ir::PathMatchType::kRegularExpression;
-          x.path.value = "/" + mm.service.value_or("[^/]+") + "/" + mm.method.value_or("[^/]+");
+          // Each side is grouped, so that an alternation ("a|b") stays inside its own part of
+          // the path instead of splitting the whole pattern.
+          x.path.value = "/(?:" + mm.service.value_or("[^/]+") + ")/(?:" +
+                         mm.method.value_or("[^/]+") + ")";
         } else if (mm.service && mm.method) {
           x.path.type = ir::PathMatchType::kExact;
           x.path.value = "/" + *mm.service + "/" + *mm.method;

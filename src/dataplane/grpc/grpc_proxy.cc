@@ -75,6 +75,7 @@ struct Forward {
   upstream::H2Stream& up;
   const filters::BackendFilters* bf;
   int64_t deadline_ms;
+  bool grpc = true;  // errors as gRPC statuses, else as HTTP statuses
   bool pump_running = false;
   bool relay_done = false;
 
@@ -116,6 +117,17 @@ struct Forward {
 
   bool deadlinePassed() const { return deadline_ms != 0 && steadyMs() >= deadline_ms; }
 
+  void error(Status st, unsigned http_status, std::string_view msg) {
+    if (grpc) {
+      respondGrpcError(ss, s, st, msg);
+    } else {
+      ss.discardBody(s);
+      std::string body(msg);
+      body.push_back('\n');
+      ss.respondLocal(s, http_status, body);
+    }
+  }
+
   awaitable<void> relay() {
     struct Done {
       Forward& f;
@@ -131,16 +143,16 @@ struct Forward {
       switch (ev.type) {
         case upstream::H2EventType::kTimeout:
           if (deadlinePassed()) {
-            respondGrpcError(ss, s, Status::kDeadlineExceeded, "deadline exceeded");
+            error(Status::kDeadlineExceeded, 504, "deadline exceeded");
           } else {
-            respondGrpcError(ss, s, Status::kUnavailable, "upstream timeout");
+            error(Status::kUnavailable, 504, "upstream timeout");
           }
           break;
         case upstream::H2EventType::kConnectFailed:
-          respondGrpcError(ss, s, Status::kUnavailable, "upstream connect error");
+          error(Status::kUnavailable, 503, "upstream connect error");
           break;
         default:
-          respondGrpcError(ss, s, Status::kUnavailable, "upstream reset");
+          error(Status::kUnavailable, 502, "upstream reset");
           break;
       }
       co_return;
@@ -195,7 +207,7 @@ struct Forward {
           ss.endBody(s, std::move(trailers));
           co_return;
         case upstream::H2EventType::kTimeout:
-          if (deadlinePassed()) {
+          if (grpc && deadlinePassed()) {
             // The head went out: the status goes in the trailers.
             up.cancel();
             ss.endBody(s,
@@ -268,8 +280,6 @@ awaitable<void> serveGrpc(Session& ss, Stream& s, const RouteTable& table, Local
                           const CompiledRule* rule, std::string_view authority,
                           const std::string& path, std::string_view query, bool has_query,
                           int64_t start_ms) {
-  Worker& w = ss.worker();
-  const Options& opt = w.options();
   if (rule == nullptr) {
     respondGrpcError(ss, s, Status::kUnimplemented, "no route for " + path);
     co_return;
@@ -295,9 +305,20 @@ awaitable<void> serveGrpc(Session& ss, Stream& s, const RouteTable& table, Local
                      bidx == kInvalidBackend ? "invalid backend" : "no healthy upstream");
     co_return;
   }
-  const CompiledBackend& backend = table.backend(static_cast<uint32_t>(bidx));
+  co_await forwardHttp2(ss, s, table, lt, *rule, bi, table.backend(static_cast<uint32_t>(bidx)),
+                        authority, path, query, has_query, start_ms, true);
+}
+
+awaitable<void> forwardHttp2(Session& ss, Stream& s, const RouteTable& table, LocalTable& lt,
+                             const CompiledRule& rule, uint32_t backend_ref,
+                             const CompiledBackend& backend, std::string_view authority,
+                             const std::string& path, std::string_view query, bool has_query,
+                             int64_t start_ms, bool grpc) {
+  Worker& w = ss.worker();
+  const Options& opt = w.options();
+  const ir::Rule& ir_rule = *rule.ir;
   const filters::BackendFilters* bf =
-      rule->filters ? rule->filters->forBackend(rule->backend_refs[bi]) : nullptr;
+      rule.filters ? rule.filters->forBackend(rule.backend_refs[backend_ref]) : nullptr;
 
   // Deadline: grpc-timeout, and the route's timeouts, whichever ends first.
   int64_t deadline = 0;
@@ -305,7 +326,6 @@ awaitable<void> serveGrpc(Session& ss, Stream& s, const RouteTable& table, Local
     if (deadline == 0 || at < deadline) deadline = at;
   };
   const int64_t now = steadyMs();
-  std::string_view xff_in, xfp_in, xfh_in;
   upstream::H2Request req;
   req.method = std::string(s.method);
   req.authority =
@@ -315,7 +335,7 @@ awaitable<void> serveGrpc(Session& ss, Stream& s, const RouteTable& table, Local
   req.has_body = !s.body_end || s.bodyAvailable() > 0;
   std::string xff, xfp, xfh;
   for (const auto& h : s.headers) {
-    if (h.name == "grpc-timeout") {
+    if (grpc && h.name == "grpc-timeout") {
       if (auto ms = parseGrpcTimeout(h.value)) tighten(now + static_cast<int64_t>(*ms));
     }
     if (h.name == "x-forwarded-for") {
@@ -349,7 +369,11 @@ awaitable<void> serveGrpc(Session& ss, Stream& s, const RouteTable& table, Local
     tighten(now + (start_ms + ir_rule.timeouts.request_ms - w.nowMs()));
   if (ir_rule.timeouts.backend_request_ms != 0) tighten(now + ir_rule.timeouts.backend_request_ms);
   if (deadline != 0 && deadline <= now) {
-    respondGrpcError(ss, s, Status::kDeadlineExceeded, "deadline exceeded");
+    if (grpc) {
+      respondGrpcError(ss, s, Status::kDeadlineExceeded, "deadline exceeded");
+    } else {
+      ss.respondLocal(s, 504, "request timeout\n");
+    }
     co_return;
   }
 
@@ -359,7 +383,7 @@ awaitable<void> serveGrpc(Session& ss, Stream& s, const RouteTable& table, Local
   up->setDeadline(deadline);
   up->setIdleTimeout(opt.upstream_response_timeout_ms != 0 ? opt.upstream_response_timeout_ms
                                                            : opt.idle_timeout_ms);
-  Forward f{ss, s, *up, bf, deadline};
+  Forward f{ss, s, *up, bf, deadline, grpc};
   f.pump_running = true;
   using namespace asio::experimental::awaitable_operators;
   auto both = f.pump() && f.relay();  // named: the g++ 12 co_await temporaries note

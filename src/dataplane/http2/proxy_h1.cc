@@ -837,6 +837,13 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
       cors_applied = true;
     }
   }
+  if (table->backend(static_cast<uint32_t>(bidx)).ir->app_protocol == ir::AppProtocol::kH2c) {
+    // h2c backend (appProtocol kubernetes.io/h2c): a stream of the worker's HTTP/2 pool.
+    co_await grpc::forwardHttp2(ss, s, *table, *lt.get(), *rule, bi,
+                                table->backend(static_cast<uint32_t>(bidx)), s.authority, path,
+                                query, has_query, start_ms, false);
+    co_return;
+  }
   co_await proxy(ss, s, *table, *lt.get(), *rule, table->backend(static_cast<uint32_t>(bidx)), bf,
                  resp_extra, cors_applied, s.authority, path, query, has_query, start_ms);
 }

@@ -495,6 +495,28 @@ TEST(Grpc, MethodMatchesBecomePathMatches) {
   EXPECT_EQ(findBackend(res.snapshot, b)->app_protocol, ir::AppProtocol::kH2c);
 }
 
+TEST(Grpc, RegularExpressionSidesAreGrouped) {
+  auto o = allowAllWorld();
+  api::GrpcRoute g;
+  g.metadata = meta("app", "g");
+  g.parent_refs = {parent("gw", "infra")};
+  api::GrpcRouteRule rr;
+  api::GrpcRouteMatch both, svc_only;
+  both.method = api::GrpcMethodMatch{"RegularExpression", "a\\.S|b\\.S", "Get|List"};
+  svc_only.method = api::GrpcMethodMatch{"RegularExpression", "pkg\\..*", std::nullopt};
+  rr.matches = {both, svc_only};
+  rr.backend_refs = {backend("web", 8080)};
+  g.rules.push_back(rr);
+  o.grpc_routes.push_back(g);
+  auto res = run(o);
+  const auto& l = res.snapshot.ports[0].http_listeners[0];
+  ASSERT_EQ(l.entries.size(), 2u);
+  std::vector<std::string> paths = {l.entries[0].match.path.value, l.entries[1].match.path.value};
+  std::sort(paths.begin(), paths.end());
+  EXPECT_EQ(paths[0], "/(?:a\\.S|b\\.S)/(?:Get|List)");
+  EXPECT_EQ(paths[1], "/(?:pkg\\..*)/(?:[^/]+)");
+}
+
 TEST(L4, TcpUdpAndTlsPassthroughPorts) {
   auto o = baseWorld();
   auto tls = listener("tls", "TLS", 443, "*.example.com");
