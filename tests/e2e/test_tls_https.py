@@ -432,3 +432,43 @@ def test_close_notify_and_websocket_over_tls(tmp_path, start_gantry, echo, pki):
             assert ws.recv(timeout=10) == msg
         ws.send(b"\x00\x01binary")
         assert ws.recv(timeout=10) == b"\x00\x01binary"
+
+
+def test_pipelining_and_unusable_certificate(tmp_path, start_gantry, echo, pki):
+    """Pipelined requests over TLS (several requests in one TLS record); a Secret whose PEM does
+    not parse leaves the port refusing TLS (logged, process alive) until the Secret is fixed."""
+    cert = pki.cert("a", pki.root, dns=["a.example.com"])
+    s = HttpsSetup(tmp_path, start_gantry, echo, [{"name": "https", "certs": ["a"]}], {"a": cert})
+    c = TlsClient(s.port, "a.example.com", client_context(pki.root))
+    try:
+        c.sock.sendall(b"".join(f"GET /p{i} HTTP/1.1\r\nHost: a.example.com\r\n\r\n".encode()
+                                for i in range(5)))
+        for i in range(5):
+            status, _, body = c.read_response()
+            assert status == 200 and json.loads(body)["target"] == f"/p{i}"
+    finally:
+        c.close()
+    # Looks like PEM to the translator, but OpenSSL cannot load it.
+    bad = tls_secret("a", cert).replace(
+        tls_secret("a", cert).split("tls.crt: ")[1].split("\n")[0],
+        __import__("base64").b64encode(b"-----BEGIN CERTIFICATE-----\nAAAA\n"
+                                       b"-----END CERTIFICATE-----\n").decode())
+    s.dir.write("secret-a.yaml", bad)
+
+    def refused():
+        try:
+            c = TlsClient(s.port, "a.example.com", client_context(pki.root))
+        except (ssl.SSLError, OSError):
+            return True
+        c.close()
+        return False
+
+    wait_until(refused, timeout=10, what="TLS refused with an unusable certificate")
+    wait_until(lambda: "TLS not served" in s.gantry.log(), timeout=10, what="the warning")
+    s.dir.write("secret-a.yaml", tls_secret("a", cert))
+    wait_until(lambda: not refused(), timeout=10, what="TLS served again")
+    c = TlsClient(s.port, "a.example.com", client_context(pki.root))
+    try:
+        assert c.echo_json("a.example.com", "/ok")["target"] == "/ok"
+    finally:
+        c.close()
