@@ -353,3 +353,50 @@ def test_cancel_reaches_backend(env):
     assert next(it).startswith(b"a:0")
     it.cancel()
     assert env.a.cancelled.wait(5), "the backend did not see the call cancelled"
+
+
+def test_example_grpc(tmp_path, start_gantry):
+    """examples/grpc served for real, with its own server.py, on free ports."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    dst = tmp_path / "grpc"
+    shutil.copytree(repo / "examples" / "grpc", dst)
+    gw, p1, p2 = free_port(), free_port(), free_port()
+    for f in dst.glob("*.yaml"):
+        f.write_text(f.read_text().replace("port: 8090", f"port: {gw}")
+                     .replace("9801", str(p1)).replace("9802", str(p2)))
+    servers = [subprocess.Popen([sys.executable, str(dst / "server.py"), "--port", str(p), "--name", n],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for p, n in ((p1, "v1"), (p2, "v2"))]
+    try:
+        start_gantry(config_dir=dst, wait_ports=[("127.0.0.1", gw)])
+        ch = grpc.insecure_channel(f"127.0.0.1:{gw}",
+                                   options=[("grpc.default_authority", "grpc.example.com")])
+        hello = ch.unary_unary("/demo.Greeter/SayHello")
+        deadline = time.monotonic() + 15
+        while True:  # the servers and the route come up concurrently
+            try:
+                out = hello(b"x", timeout=2)
+                break
+            except grpc.RpcError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert out.endswith(b"via gantry")
+        assert hello(b"x", metadata=[("x-version", "v2")], timeout=5) == b"hello x from v2"
+        got = [hello(b"x", timeout=5).split()[3] for _ in range(100)]
+        assert 3 <= got.count(b"v2") <= 20, got.count(b"v2")  # 90/10
+        assert [m for m in ch.unary_stream("/demo.Greeter/Count")(b"2", timeout=10)] == \
+            [b"v1: 0", b"v1: 1"]
+        with pytest.raises(grpc.RpcError) as e:
+            ch.unary_unary("/other.Svc/X")(b"x", timeout=5)
+        assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        ch.close()
+    finally:
+        for s in servers:
+            s.terminate()
+            s.wait(5)
