@@ -277,19 +277,22 @@ void Decoder::noDuplicates(const V& parent) {
   std::set<std::string> seen;
   for (auto it = parent.n.begin(); it != parent.n.end(); ++it) {
     YAML::Node k = it->first;
-    std::string name = k.IsScalar() ? k.Scalar() : std::string("<non-scalar key>");
-    std::string path = parent.path.empty() ? name : parent.path + "." + name;
     if (!k.IsScalar()) {
       fail(lineOf(k, parent.line), parent.path, "mapping keys must be strings");
       continue;
     }
-    if (!seen.insert(name).second) fail(lineOf(k, parent.line), path, "duplicate field");
+    const std::string& name = k.Scalar();
+    if (!seen.insert(name).second) {
+      fail(lineOf(k, parent.line), parent.path.empty() ? name : parent.path + "." + name,
+           "duplicate field");
+    }
   }
 }
 
 void Decoder::strict(const V& parent, std::initializer_list<std::string_view> known) {
   if (!parent.has() || !parent.n.IsMap()) return;
   std::set<std::string> seen;
+  bool has_merges = false;
   for (auto it = parent.n.begin(); it != parent.n.end(); ++it) {
     YAML::Node k = it->first;
     if (!k.IsScalar()) {
@@ -297,23 +300,27 @@ void Decoder::strict(const V& parent, std::initializer_list<std::string_view> kn
       continue;
     }
     const std::string& name = k.Scalar();
-    std::string path = parent.path.empty() ? name : parent.path + "." + name;
+    // The field's path only when there is something to report (most keys are fine).
+    auto path = [&] { return parent.path.empty() ? name : parent.path + "." + name; };
     if (isMergeKey(k)) {
+      has_merges = true;
       YAML::Node m = it->second;
       bool ok = m.IsMap();
       if (m.IsSequence()) {
         ok = true;
         for (auto mi = m.begin(); mi != m.end(); ++mi) ok = ok && YAML::Node(*mi).IsMap();
       }
-      if (!ok) fail(lineOf(k, parent.line), path, "a merge key (<<) must refer to mappings");
+      if (!ok) fail(lineOf(k, parent.line), path(), "a merge key (<<) must refer to mappings");
       continue;
     }
     if (std::find(known.begin(), known.end(), name) == known.end()) {
-      fail(lineOf(k, parent.line), path, "unknown field");
+      seen.insert(name);  // reported here, not again by the merged-keys pass below
+      fail(lineOf(k, parent.line), path(), "unknown field");
     } else if (!seen.insert(name).second) {
-      fail(lineOf(k, parent.line), path, "duplicate field");
+      fail(lineOf(k, parent.line), path(), "duplicate field");
     }
   }
+  if (!has_merges) return;
   // Keys brought in by merge keys obey the same schema.
   for (const MapEntry& e : mapEntries(parent.n)) {
     if (!e.key.IsScalar() || seen.count(e.key.Scalar())) continue;

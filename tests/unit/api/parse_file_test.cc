@@ -271,6 +271,31 @@ TEST(ParseFile, SpecHashIsCanonical) {
                    "addressType: IPv4\nendpoints: [{addresses: [10.0.0.2]}]\n"));
 }
 
+// An unknown field is one problem, reported once (the merge-key pass used to repeat it), also
+// next to a merge key.
+TEST(ParseFile, UnknownFieldIsReportedOnce) {
+  auto r = parseText(R"(apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r}
+spec:
+  bogus: 1
+  parentRefs: [{name: gw}]
+)");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].field, "spec.bogus");
+  auto m = parseText(R"(apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r}
+spec:
+  <<: {hostnames: [a.example], extra: 2}
+  bogus: 1
+  parentRefs: [{name: gw}]
+)");
+  ASSERT_EQ(m.errors.size(), 2u);
+  EXPECT_EQ(m.errors[0].field, "spec.bogus");
+  EXPECT_EQ(m.errors[1].field, "spec.extra");
+}
+
 TEST(ParseFile, AliasBombIsRejectedQuickly) {
   // "Billion laughs": each level references the previous one ten times.
   std::string y =
