@@ -85,6 +85,10 @@ class ServerImpl final : public Server {
         ++it;
       }
     }
+    // RCU: each worker swaps its own pointer; in-flight requests keep the old table. Posted before
+    // the new acceptors, so that a worker's first connection on a new port already sees the table
+    // that has it (an HTTPS port accepted under the previous table would be served as HTTP).
+    for (auto& w : workers_) w->setTable(table);
     // Bind new ports: one SO_REUSEPORT acceptor per worker, so the kernel spreads connections.
     for (const auto& [key, _] : wanted) {
       if (bound_.count(key) != 0) continue;
@@ -103,8 +107,6 @@ class ServerImpl final : public Server {
         workers_[i]->addAcceptor(std::move(accs[i]), dataplane::PortKey{key.first, key.second});
       bound_[key] = true;
     }
-    // RCU: each worker swaps its own pointer; in-flight requests keep the old table.
-    for (auto& w : workers_) w->setTable(table);
     current_ = std::move(snapshot);
     if (!errors.empty()) {
       errors.resize(errors.size() - 2);

@@ -436,9 +436,12 @@ def test_close_notify_and_websocket_over_tls(tmp_path, start_gantry, echo, pki):
 
 def test_pipelining_and_unusable_certificate(tmp_path, start_gantry, echo, pki):
     """Pipelined requests over TLS (several requests in one TLS record); a Secret whose PEM does
-    not parse leaves the port refusing TLS (logged, process alive) until the Secret is fixed."""
+    not parse leaves the port refusing TLS (logged, process alive) until the Secret is fixed.
+    One worker: each worker swaps to a new snapshot on its own (RCU), so with several, the next
+    connection may briefly still see the previous one."""
     cert = pki.cert("a", pki.root, dns=["a.example.com"])
-    s = HttpsSetup(tmp_path, start_gantry, echo, [{"name": "https", "certs": ["a"]}], {"a": cert})
+    s = HttpsSetup(tmp_path, start_gantry, echo, [{"name": "https", "certs": ["a"]}], {"a": cert},
+                   workers=1)
     c = TlsClient(s.port, "a.example.com", client_context(pki.root))
     try:
         c.sock.sendall(b"".join(f"GET /p{i} HTTP/1.1\r\nHost: a.example.com\r\n\r\n".encode()
