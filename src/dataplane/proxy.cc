@@ -555,12 +555,32 @@ awaitable<void> Conn::burst(std::unique_ptr<Conn> self) {
       c.sock_.shutdown(tcp::socket::shutdown_send, ec);
       co_return;
     }
-    if (c.ctx_->in.empty()) {
-      c.w_.releaseCtx(c.ctx_);
-      c.ctx_ = nullptr;
-      armIdle(std::move(self));
-      co_return;
+    if (!c.ctx_->in.empty()) continue;  // a pipelined request is already there
+    if (c.ssl_ == nullptr && c.w_.enterHotIdle(&c.entry_)) {
+      // Hot idle (Worker::enterHotIdle): wait for the next request right here, reading into the
+      // buffer we still hold. The tick demotes us (cancels this read) after a whole tick without
+      // a request; the idle timeout and drain apply as to a cold idle connection (armIdle).
+      c.entry_.idle = true;
+      c.setDeadline(c.w_.options().idle_timeout_ms);
+      ByteBuf& in = c.ctx_->in;
+      in.clear();
+      auto [ec, n] =
+          co_await c.sock_.async_read_some(asio::buffer(in.data.get(), in.cap), kNoThrow);
+      c.w_.leaveHotIdle(&c.entry_);
+      if (!ec && !c.entry_.timed_out && !c.w_.draining()) {
+        c.entry_.idle = false;
+        in.end = n;
+        continue;
+      }
+      if (!c.entry_.demoted || ec != asio::error::operation_aborted || c.entry_.timed_out ||
+          c.w_.draining()) {
+        co_return;  // client closed, error, idle timeout or drain: closes, as armIdle's would
+      }
     }
+    c.w_.releaseCtx(c.ctx_);
+    c.ctx_ = nullptr;
+    armIdle(std::move(self));
+    co_return;
   }
 }
 

@@ -25,6 +25,10 @@ int64_t steadyMs() {
 }
 constexpr size_t kMaxPooledCtx = 256;
 constexpr int64_t kTrustIdleMs = 1000;
+// Pooled RequestCtx kept even when unused (the surplus is freed on the tick after it stayed
+// unused for a whole tick).
+constexpr size_t kMinPooledCtx = 4;
+constexpr size_t kMaxHotIdle = 32;
 }  // namespace
 
 size_t Worker::EndpointHash::operator()(const tcp::endpoint& e) const {
@@ -153,6 +157,12 @@ void Worker::onTick() {
   updateNow();
   bool kill = draining_ && now_ms_ >= drain_deadline_ms_;
   for (ConnEntry* e = conns_.next; e != &conns_; e = e->next) {
+    if (e->hot && e->hot_tick != tick_count_ && !e->demoted) {
+      // Hot for at least a whole tick: not a busy connection; it gives its RequestCtx back.
+      e->demoted = true;
+      asio::error_code ec;
+      if (e->down) e->down->cancel(ec);
+    }
     if (kill || (e->deadline_ms != 0 && now_ms_ >= e->deadline_ms)) {
       e->timed_out = true;
       e->killed = e->killed || kill;
@@ -163,7 +173,37 @@ void Worker::onTick() {
     }
   }
   closeIdleUpstreams(false);
+  trimCtxPool();
+  ++tick_count_;
   maybeStop();
+}
+
+void Worker::trimCtxPool() {
+  // Contexts that stayed in the pool for a whole tick are surplus (a load burst ended, hot
+  // connections were demoted): free them, least recently used first. Their buffers are mmap'd
+  // (ByteBuf), so this gives the memory back to the kernel and idle connections do not keep the
+  // memory of past bursts resident.
+  size_t surplus = free_ctx_low_ > kMinPooledCtx ? free_ctx_low_ - kMinPooledCtx : 0;
+  if (surplus > 0) {
+    for (size_t i = 0; i < surplus; ++i) delete free_ctx_[i];
+    free_ctx_.erase(free_ctx_.begin(), free_ctx_.begin() + static_cast<ptrdiff_t>(surplus));
+  }
+  free_ctx_low_ = free_ctx_.size();
+}
+
+bool Worker::enterHotIdle(ConnEntry* e) {
+  if (hot_count_ >= kMaxHotIdle || draining_) return false;
+  e->hot = true;
+  e->demoted = false;
+  e->hot_tick = tick_count_;
+  ++hot_count_;
+  return true;
+}
+
+void Worker::leaveHotIdle(ConnEntry* e) {
+  if (!e->hot) return;
+  e->hot = false;
+  --hot_count_;
 }
 
 void Worker::registerConn(ConnEntry* e) {
@@ -175,6 +215,7 @@ void Worker::registerConn(ConnEntry* e) {
 }
 
 void Worker::unregisterConn(ConnEntry* e) {
+  leaveHotIdle(e);
   e->prev->next = e->next;
   e->next->prev = e->prev;
   e->prev = e->next = nullptr;
@@ -186,6 +227,7 @@ RequestCtx* Worker::acquireCtx() {
   if (!free_ctx_.empty()) {
     RequestCtx* c = free_ctx_.back();
     free_ctx_.pop_back();
+    free_ctx_low_ = std::min(free_ctx_low_, free_ctx_.size());
     return c;
   }
   return new RequestCtx;

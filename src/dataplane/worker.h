@@ -99,6 +99,10 @@ struct ConnEntry {
   bool timed_out = false;               // set by the sweep before it cancels the sockets
   bool idle = true;                     // between requests: may be closed at once on drain
   bool killed = false;                  // drain deadline passed: give up
+  // Hot idle (Worker::enterHotIdle): idle but still in its coroutine with its RequestCtx, reading.
+  bool hot = false;
+  bool demoted = false;   // the tick cancelled the hot read: go cold, do not close
+  uint16_t hot_tick = 0;  // the worker's tick counter when it went hot
 };
 
 struct RequestCtx;
@@ -152,6 +156,13 @@ class Worker {
   void unregisterConn(ConnEntry* e);
   RequestCtx* acquireCtx();
   void releaseCtx(RequestCtx* ctx);
+  // Hot idle: a connection whose request just ended keeps its RequestCtx and waits for the next
+  // request inside its coroutine (a read into its buffer). That saves a coroutine spawn and a
+  // RequestCtx hand-over per request on a busy keep-alive connection. Bounded: at most
+  // kMaxHotIdle per worker, and the tick demotes a connection that stayed hot for a whole tick:
+  // it then goes cold (no coroutine, no buffer), so idle connections still cost no buffer.
+  bool enterHotIdle(ConnEntry* e);
+  void leaveHotIdle(ConnEntry* e);
   // An idle pooled connection to ep made with the given backend TLS context (nullptr: plain).
   // It is checked alive with a non-blocking peek, except a plain one pooled very recently when
   // `retryable` (the caller retries the request on a fresh connection if it fails before any
@@ -170,6 +181,7 @@ class Worker {
   void startTicker();
   void onTick();
   void closeIdleUpstreams(bool all);
+  void trimCtxPool();
   void maybeStop();
 
   struct EndpointHash {
@@ -197,6 +209,9 @@ class Worker {
   ConnEntry conns_;  // list head (sentinel)
   size_t conn_count_ = 0;
   std::vector<RequestCtx*> free_ctx_;
+  size_t free_ctx_low_ = 0;  // lowest free_ctx_.size() since the last tick (pool trimming)
+  size_t hot_count_ = 0;
+  uint16_t tick_count_ = 0;
   std::unordered_map<asio::ip::tcp::endpoint, std::vector<std::unique_ptr<UpstreamConn>>,
                      EndpointHash>
       idle_upstream_;

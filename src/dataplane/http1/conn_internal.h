@@ -5,9 +5,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <sys/mman.h>
+
 #include <asio/ip/tcp.hpp>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -15,9 +18,39 @@
 
 namespace gantry::dataplane {
 
+// ByteBuf storage: whole pages from mmap, not heap memory. RequestCtx buffers come and go with
+// the load (Worker::trimCtxPool); munmap gives their memory back to the kernel at once, where
+// freed heap blocks would leave holes that keep the RSS of the idle connections around them up
+// (bench/idle_conns.sh). Sanitizer builds keep the heap so that overflows are caught.
+#if defined(__SANITIZE_ADDRESS__)
+#define GANTRY_BUF_ON_HEAP 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GANTRY_BUF_ON_HEAP 1
+#endif
+#endif
+#ifdef GANTRY_BUF_ON_HEAP
+using BufMem = std::unique_ptr<char[]>;
+inline BufMem allocBuf(size_t n) { return BufMem(new char[n]); }
+#else
+struct PageFree {
+  size_t len = 0;
+  void operator()(char* p) const {
+    if (p != nullptr) ::munmap(p, len);
+  }
+};
+using BufMem = std::unique_ptr<char[], PageFree>;
+inline BufMem allocBuf(size_t n) {
+  size_t len = (n + 4095) & ~size_t{4095};
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();  // as new[] would
+  return BufMem(static_cast<char*>(p), PageFree{len});
+}
+#endif
+
 // A byte buffer with a consumed prefix [0, start) and data [start, end).
 struct ByteBuf {
-  std::unique_ptr<char[]> data;
+  BufMem data;
   size_t cap = 0;
   size_t start = 0;
   size_t end = 0;
@@ -38,13 +71,13 @@ struct ByteBuf {
     start = 0;
   }
   void allocate(size_t n) {
-    data.reset(new char[n]);
+    data = allocBuf(n);
     cap = n;
     start = end = 0;
   }
   void grow(size_t n) {
     if (n <= cap) return;
-    std::unique_ptr<char[]> d(new char[n]);
+    BufMem d = allocBuf(n);
     std::memcpy(d.get(), data.get() + start, end - start);
     end -= start;
     start = 0;
