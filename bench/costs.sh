@@ -66,11 +66,11 @@ instr_per_request() {
   local pid=$1 port=$2 f tot
   for _ in $(seq 150); do port_open "$port" && break; sleep 0.2; done
   h2load --h1 -n 2000 -c 64 -H ':authority: bench.example.com' "http://127.0.0.1:$port/" >/dev/null
-  callgrind_control -i on "$pid" >/dev/null
+  callgrind_control -i on "$pid" >/dev/null 2>&1
   h2load --h1 -n "$REQUESTS" -c 64 -H ':authority: bench.example.com' \
     "http://127.0.0.1:$port/" | grep -q "status codes: $REQUESTS 2xx" || die "non-2xx answers"
-  callgrind_control -i off "$pid" >/dev/null
-  callgrind_control -d "$pid" >/dev/null
+  callgrind_control -i off "$pid" >/dev/null 2>&1
+  callgrind_control -d "$pid" >/dev/null 2>&1
   sleep 2
   f=$(ls -t "$BENCH_TMP"/cg.*.1 | head -1)
   tot=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
@@ -80,7 +80,8 @@ instr_per_request() {
 
 CG=(valgrind --tool=callgrind --instr-atstart=no "--callgrind-out-file=$BENCH_TMP/cg.%p")
 echo "== user-space instructions per proxied request (callgrind, h2load --h1 -c64, $REQUESTS requests)"
-PIN_PROXY=("${CG[@]}") start_gantry "$GANTRY_BIN"
+PIN_PROXY=("${CG[@]}")  # lib.sh's start_gantry runs the binary through this prefix
+start_gantry "$GANTRY_BIN"
 echo "  gantry $(instr_per_request "$PROXY_PID" "$GANTRY_PORT")"
 callgrind_annotate "$BENCH_TMP/last.cg" 2>/dev/null | sed -n '/file:function/,$p' | sed -n 3,12p |
   sed 's/^/    /' | cut -c1-150
