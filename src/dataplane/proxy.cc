@@ -1448,8 +1448,10 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
   }
 
   // 12. Reuse the upstream connection only when the exchange ended cleanly on both sides.
+  // Bytes after the response would be read as the next response (the pool's MSG_PEEK check sees
+  // the socket only, not what OpenSSL already decrypted): such a connection is not reused.
   if (upstream_clean && sp.keepAlive() && x.body_done && !up_write_failed && ub.empty() &&
-      !rconn.lists("close")) {
+      !rconn.lists("close") && (up->ssl == nullptr || SSL_has_pending(up->ssl) == 0)) {
     entry_.up = nullptr;
     w_.putIdleUpstream(std::move(up));
   }

@@ -200,6 +200,17 @@ def test_reencrypt_and_ca_configmap_change(tmp_path, start_gantry):
         rec = json.loads(body)
         assert rec["tls"]["sni"] == "backend.internal"
         assert ["x-forwarded-proto", "https"] in rec["headers"]
+        # HTTP/2 clients: that upstream path has no TLS yet, so 503 -- and never clear text to a
+        # backend the policy says speaks TLS.
+        import subprocess
+        before = (len(be.requests), be.tls_failures)
+        r = subprocess.run(["curl", "-sS", "--http2", "--max-time", "20", "-o", "/dev/null",
+                            "-w", "%{http_version} %{http_code}", "--cacert", str(front_ca.crt),
+                            "--resolve", f"https-listener.org:{port}:127.0.0.1",
+                            f"https://https-listener.org:{port}/h2"], capture_output=True,
+                           timeout=30)
+        assert r.stdout.decode() == "2 503", (r.stdout, r.stderr)
+        assert (len(be.requests), be.tls_failures) == before
         # The CA ConfigMap now holds another CA: the backend is no longer trusted.
         d.write("ca.yaml", ca_configmap("backend-ca", other))
         wait_until(lambda: get()[0] == 502, timeout=10, what="502 after the CA change")

@@ -543,6 +543,12 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
                       std::string_view query, bool has_query, int64_t start_ms) {
   Worker& w = ss.worker();
   const Options& opt = w.options();
+  if (backend.tlsRequired()) {
+    // BackendTLSPolicy: this HTTP/1.1 upstream path has no TLS yet (the HTTP/1 downstream's has,
+    // proxy.cc upstreamHandshake); never send such a backend's traffic in clear text.
+    ss.respondLocal(s, 503, "upstream TLS not available for HTTP/2 clients\n");
+    co_return;
+  }
   RequestCtx* ctx = w.acquireCtx();
   struct CtxGuard {
     Worker& w;

@@ -121,10 +121,10 @@ std::shared_ptr<const ClientContext> clientContextFor(const ir::Backend& backend
     return it->second.ctx;
   }
   ClientOptions opts;
-  // The HTTP/1.1 upstream path speaks HTTP/1.1; h2 backends are the HTTP/2 client's.
-  opts.alpn = backend.app_protocol == ir::AppProtocol::kHttp2Tls
-                  ? std::vector<std::string>{"h2"}
-                  : std::vector<std::string>{"http/1.1"};
+  // The only upstream TLS path today is HTTP/1.1 (proxy.cc): offer exactly that, also to
+  // h2-over-TLS backends (kHttp2Tls), so that a backend speaking both never picks h2 for a
+  // connection we then write HTTP/1.1 to. The HTTP/2 client will want {"h2"} here.
+  opts.alpn = {"http/1.1"};
   auto built = ClientContext::build(*backend.tls, opts);
   if (!built) {
     if (warnings) {
