@@ -27,6 +27,8 @@
 #include "dataplane/tls/fd_tls.h"
 #include "dataplane/tls/server_context.h"
 #include "dataplane/upstream/h1_to_h2.h"
+#include "dataplane/upstream/mirror.h"
+#include "dataplane/upstream/session.h"
 
 namespace gantry::dataplane {
 
@@ -385,7 +387,7 @@ class Conn {
 
   void setDeadline(uint32_t ms) {
     entry_.timed_out = false;
-    entry_.deadline_ms = ms == 0 ? 0 : w_.nowMs() + ms;
+    entry_.deadline_ms = upstream::earliestDeadline(ms == 0 ? 0 : w_.nowMs() + ms, cap_deadline_);
   }
   awaitable<ssize_t> readDown(ByteBuf& b) {
     ssize_t r = tryRead(sock_, ssl_, b.data.get() + b.end, b.cap - b.end);
@@ -417,6 +419,15 @@ class Conn {
   awaitable<bool> upstreamHandshake(UpstreamConn& up, const tls::ClientContext& ctx,
                                     const CompiledBackend& backend, uint32_t timeout_ms,
                                     int* verify_result);
+  awaitable<std::unique_ptr<UpstreamConn>> connectUpstream(Exchange& x,
+                                                           const CompiledBackend& backend,
+                                                           uint32_t start, uint32_t timeout_ms,
+                                                           bool& reused, bool& timed_out,
+                                                           bool& tls_failed);
+  // Retry, timeout and mirror hooks (dataplane/upstream/resilience.h).
+  bool requestExpired(const Exchange& x) const;
+  bool canRetry(const Exchange& x) const;
+  void mirror(Exchange& x);
   awaitable<void> requestPump(Exchange& x, UpstreamConn& up, http1::ChunkedValidator* rv);
   awaitable<bool> relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& up);
   awaitable<void> tunnel(UpstreamConn& up);
@@ -432,6 +443,9 @@ class Conn {
   SSL* ssl_ = nullptr;  // HTTPS: TLS on sock_ (owned)
   bool tunnel_dead_ = false;
   bool first_ = true;  // no request yet: the first wait uses the header timeout
+  // Route timeouts (HTTPRouteTimeouts) of the exchange in progress: no deadline set while it runs
+  // may be later than this (0 = none). Cleared when a local answer is sent.
+  int64_t cap_deadline_ = 0;
 };
 
 enum class ReqFailure : uint8_t { kNone, kClientGone, kTimeout, kBadBody };
@@ -472,6 +486,14 @@ struct Conn::Exchange {
   // ExternalAuth allowed the request with these headers (lower-case names): they replace the
   // client's fields of the same name on the upstream request.
   std::vector<std::pair<std::string, std::string>> auth_headers;
+  // Resilience (dataplane/upstream/): set by proxy() per attempt, read by relayResponse().
+  uint32_t backend_pos = 0;  // index into rule->backends of the picked backendRef
+  int64_t request_deadline = 0;
+  bool retry_policy = false;   // the rule has a retry policy (it replaces the implicit retry)
+  bool retry_allowed = false;  // another attempt remains for this one
+  bool mirrored = false;
+  upstream::AttemptFailure failure = upstream::AttemptFailure::kNone;
+  upstream::SessionChoice session;
 };
 
 // Idle: the connection is only this object, owned by the pending readability wait's handler (no
@@ -586,6 +608,7 @@ awaitable<void> Conn::burst(std::unique_ptr<Conn> self) {
 
 awaitable<bool> Conn::sendLocal(Exchange& x, unsigned status, std::string_view body, bool close,
                                 std::string_view extra) {
+  cap_deadline_ = 0;  // the answer itself gets the normal send timeout
   std::string& out = ctx_->out;
   out.clear();
   out.append("HTTP/1.1 ");
@@ -864,8 +887,14 @@ awaitable<bool> Conn::handleRequest() {
     // No usable backendRef (Gateway API: all invalid -> 500).
     co_return co_await sendLocal(x, 500, "no backend\n", close_local);
   }
-  uint32_t bi =
-      pickWeighted(x.rule->cum_weights, x.rule->total_weight, x.table->rule_rr[x.rule->slot]);
+  // SessionPersistence: a valid session picks its backendRef and endpoint.
+  if (!x.rule->session_targets.empty()) {
+    x.session = upstream::findSession(*x.rule, c.req_headers, upstream::wallClockSeconds());
+  }
+  uint32_t bi = x.session.position >= 0 ? static_cast<uint32_t>(x.session.position)
+                                        : pickWeighted(x.rule->cum_weights, x.rule->total_weight,
+                                                       x.table->rule_rr[x.rule->slot]);
+  x.backend_pos = bi;
   int32_t bidx = x.rule->backends[bi];
   if (bidx == kInvalidBackend) {
     // HTTPRoute BackendRef: "requests that would have been sent to an invalid backend MUST
@@ -904,14 +933,114 @@ awaitable<bool> Conn::handleRequest() {
   co_return co_await proxy(x, table->backend(static_cast<uint32_t>(bidx)));
 }
 
+awaitable<std::unique_ptr<UpstreamConn>> Conn::connectUpstream(Exchange& x,
+                                                               const CompiledBackend& backend,
+                                                               uint32_t start, uint32_t timeout_ms,
+                                                               bool& reused, bool& timed_out,
+                                                               bool& tls_failed) {
+  // An idle pooled connection, else connect (weighted round robin); an endpoint that cannot be
+  // connected to is retried on the next one (nothing was sent yet).
+  std::unique_ptr<UpstreamConn> up;
+  const size_t n_eps = backend.endpoints.size();
+  reused = false;
+  const tls::ClientContext* up_tls = backend.tls.get();
+  for (size_t attempt = 0; attempt < std::min<size_t>(n_eps, 3) && !up; ++attempt) {
+    if (requestExpired(x)) break;
+    const tcp::endpoint& ep = backend.endpoints[(start + attempt) % n_eps];
+    // retryable: the same condition as the retry on a pooled connection found closed
+    // (relayResponse), which lets the pool skip its liveness check for a recently used one.
+    up = w_.takeIdleUpstream(ep, up_tls != nullptr ? up_tls->context() : nullptr,
+                             /*retryable=*/!x.has_body && !x.upgrade && !x.retry_policy);
+    if (up) {
+      reused = true;
+      ++w_.stats().upstream_reuses;
+      break;
+    }
+    auto fresh = std::make_unique<UpstreamConn>(w_.io());
+    fresh->ep = ep;
+    asio::error_code ec;
+    fresh->sock.open(ep.protocol(), ec);
+    if (ec) continue;
+    fresh->sock.non_blocking(true, ec);
+    entry_.up = &fresh->sock;
+    setDeadline(timeout_ms);
+    auto [cec] = co_await fresh->sock.async_connect(ep, kNoThrow);
+    entry_.up = nullptr;
+    if (cec || entry_.timed_out) {
+      if (entry_.killed) co_return nullptr;
+      timed_out = timed_out || entry_.timed_out;
+      spdlog::debug("upstream connect to {}:{} failed: {}", ep.address().to_string(), ep.port(),
+                    entry_.timed_out ? "timeout" : cec.message());
+      continue;
+    }
+    fresh->sock.set_option(tcp::no_delay(true), ec);
+    ++w_.stats().upstream_connects;
+    if (up_tls != nullptr) {
+      // BackendTLSPolicy: handshake within the connect timeout; verification failures are
+      // logged with OpenSSL's reason and answered 502 (the backend's identity is not trusted).
+      int verify = X509_V_OK;
+      if (!co_await upstreamHandshake(*fresh, *up_tls, backend, timeout_ms, &verify)) {
+        if (entry_.killed) co_return nullptr;
+        timed_out = timed_out || entry_.timed_out;
+        tls_failed = !entry_.timed_out;
+        spdlog::warn("backend {} at {}:{}: TLS handshake failed: {}", backend.ir->name,
+                     ep.address().to_string(), ep.port(),
+                     entry_.timed_out      ? "timeout"
+                     : verify != X509_V_OK ? X509_verify_cert_error_string(verify)
+                                           : "handshake error");
+        continue;
+      }
+    }
+    up = std::move(fresh);
+  }
+  co_return std::move(up);
+}
+
+bool Conn::requestExpired(const Exchange& x) const {
+  return x.request_deadline != 0 && w_.nowMs() >= x.request_deadline;
+}
+
+// A failed attempt may be retried only if nothing reached the client yet (checked by the
+// caller), the whole request body is in the replay buffer, and time and attempts remain.
+bool Conn::canRetry(const Exchange& x) const {
+  return x.retry_allowed && x.body_done && !x.pump_running && x.req_failed == ReqFailure::kNone &&
+         ctx_->replay.complete() && !requestExpired(x) && !entry_.killed && !w_.draining();
+}
+
+// RequestMirror: once the request is complete in the replay buffer, send a copy to one endpoint
+// of each mirror backend that samples this request (rule-level mirrors, and those of the picked
+// backendRef). A body larger than the replay bound is not mirrored (docs/request-mirror.md).
+void Conn::mirror(Exchange& x) {
+  const RequestCtx& c = *ctx_;
+  if (x.mirrored || x.rule->mirrors.empty() || !x.body_done || !c.replay.complete()) return;
+  x.mirrored = true;
+  const RouteTable& t = *x.table->table;
+  const ir::Rule& rule = *x.rule->ir;
+  const int32_t ref = static_cast<int32_t>(x.rule->backend_refs[x.backend_pos]);
+  for (const CompiledMirror& m : x.rule->mirrors) {
+    if (m.backend_ref >= 0 && m.backend_ref != ref) continue;
+    if (!upstream::sampleFraction(m.numerator, m.denominator, upstream::threadRandom().next()))
+      continue;
+    const CompiledBackend& b = t.backend(static_cast<uint32_t>(m.backend));
+    // Mirrors speak clear-text HTTP/1.1 only: a backend that needs TLS is not mirrored to.
+    if (b.total_weight == 0 || b.tlsRequired()) continue;
+    uint32_t& rr = x.table->backend_rr[static_cast<size_t>(m.backend)];
+    const tcp::endpoint& ep = b.endpoints[pickWeighted(b.cum_weights, b.total_weight, rr)];
+    std::string bytes;
+    bytes.reserve(c.replay.head().size() + c.replay.body().size());
+    bytes.append(c.replay.head()).append(c.replay.body());
+    uint32_t timeout = rule.timeouts.backend_request_ms != 0 ? rule.timeouts.backend_request_ms
+                                                             : upstream::kDefaultMirrorTimeoutMs;
+    upstream::spawnMirror(w_, ep, std::move(bytes), w_.options().upstream_connect_timeout_ms,
+                          timeout, x.is_head);
+  }
+}
+
 awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
   RequestCtx& c = *ctx_;
   const Options& opt = w_.options();
   const bool close_local = x.has_body || !x.keep_alive || w_.draining();
-
-  // 6. Upstream connection: an idle pooled one, else connect (weighted round robin); an endpoint
-  // that cannot be connected to is retried on the next one (nothing was sent yet).
-  std::unique_ptr<UpstreamConn> up;
+  const ir::Rule& rule = *x.rule->ir;
   uint32_t& rr = x.table->backend_rr[static_cast<size_t>(&backend - &x.table->table->backend(0))];
   if (backend.ir->app_protocol == ir::AppProtocol::kH2c) {
     // h2c backend (appProtocol kubernetes.io/h2c): one stream of the worker's HTTP/2 pool.
@@ -948,80 +1077,29 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
                             .cors_applied = x.cors_applied};
     co_return co_await upstream::proxyHttp1ToH2(w_, h2r, *x.rule->ir, backend, &rr);
   }
-  const size_t n_eps = backend.endpoints.size();
-  uint32_t start = pickWeighted(backend.cum_weights, backend.total_weight, rr);
-  bool reused = false;
-  uint32_t connect_timeout =
-      backend.ir->connect_timeout_ms != 0
-          ? std::min(backend.ir->connect_timeout_ms, opt.upstream_connect_timeout_ms)
-          : opt.upstream_connect_timeout_ms;
-  bool timed_out_connect = false;
-  bool tls_failed = false;
+
+  // 6. Route timeouts and retries (dataplane/upstream/resilience.h). The request deadline starts
+  // now, as the head has just been received; the worker's clock is refreshed first because it is
+  // only as fresh as its last tick.
+  const bool retry_on = upstream::retryEnabled(rule.retry) && !x.upgrade;
+  if (retry_on || rule.timeouts.request_ms != 0 || rule.timeouts.backend_request_ms != 0) {
+    w_.updateNow();
+  }
+  x.request_deadline = upstream::requestDeadline(rule.timeouts, w_.nowMs());
+  x.retry_policy = retry_on;
+  struct ExchangeEnd {
+    Conn& conn;
+    ~ExchangeEnd() {
+      conn.cap_deadline_ = 0;
+      conn.ctx_->replay.shrink();
+    }
+  } exchange_end{*this};
+  c.resp_extra.clear();
   if (backend.tlsRequired() && !backend.tls) {
     // BackendTLSPolicy applies but its context could not be built: never fall back to clear text.
     co_return co_await sendLocal(x, 503, "upstream TLS not available\n", close_local);
   }
-  const tls::ClientContext* up_tls = backend.tls.get();
   x.backend = &backend;
-  for (size_t attempt = 0; attempt < std::min<size_t>(n_eps, 3) && !up; ++attempt) {
-    const tcp::endpoint& ep = backend.endpoints[(start + attempt) % n_eps];
-    // retryable: the same condition as the retry on a pooled connection found closed
-    // (relayResponse), which lets the pool skip its liveness check for a recently used one.
-    up = w_.takeIdleUpstream(ep, up_tls != nullptr ? up_tls->context() : nullptr,
-                             /*retryable=*/!x.has_body && !x.upgrade);
-    if (up) {
-      reused = true;
-      ++w_.stats().upstream_reuses;
-      break;
-    }
-    auto fresh = std::make_unique<UpstreamConn>(w_.io());
-    fresh->ep = ep;
-    asio::error_code ec;
-    fresh->sock.open(ep.protocol(), ec);
-    if (ec) continue;
-    fresh->sock.non_blocking(true, ec);
-    entry_.up = &fresh->sock;
-    setDeadline(connect_timeout);
-    auto [cec] = co_await fresh->sock.async_connect(ep, kNoThrow);
-    entry_.up = nullptr;
-    if (cec || entry_.timed_out) {
-      if (entry_.killed) co_return false;
-      timed_out_connect = timed_out_connect || entry_.timed_out;
-      spdlog::debug("upstream connect to {}:{} failed: {}", ep.address().to_string(), ep.port(),
-                    entry_.timed_out ? "timeout" : cec.message());
-      continue;
-    }
-    fresh->sock.set_option(tcp::no_delay(true), ec);
-    ++w_.stats().upstream_connects;
-    if (up_tls != nullptr) {
-      // BackendTLSPolicy: handshake within the connect timeout; verification failures are
-      // logged with OpenSSL's reason and answered 502 (the backend's identity is not trusted).
-      int verify = X509_V_OK;
-      if (!co_await upstreamHandshake(*fresh, *up_tls, backend, connect_timeout, &verify)) {
-        if (entry_.killed) co_return false;
-        timed_out_connect = timed_out_connect || entry_.timed_out;
-        tls_failed = !entry_.timed_out;
-        spdlog::warn("backend {} at {}:{}: TLS handshake failed: {}", backend.ir->name,
-                     ep.address().to_string(), ep.port(),
-                     entry_.timed_out      ? "timeout"
-                     : verify != X509_V_OK ? X509_verify_cert_error_string(verify)
-                                           : "handshake error");
-        continue;
-      }
-    }
-    up = std::move(fresh);
-  }
-  if (!up && tls_failed) co_return co_await sendLocal(x, 502, "upstream TLS error\n", close_local);
-  if (!up) {
-    co_return co_await sendLocal(
-        x, 503, timed_out_connect ? "upstream connect timeout\n" : "upstream connect error\n",
-        close_local);
-  }
-  entry_.up = &up->sock;
-  struct UpGuard {
-    ConnEntry& e;
-    ~UpGuard() { e.up = nullptr; }
-  } up_guard{entry_};
 
   // 7. Upstream request head: same normalised path as routed on; hop-by-hop fields removed;
   // X-Forwarded-* appended; Host preserved; framing regenerated.
@@ -1096,41 +1174,122 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
   }
   if (body_error) co_return co_await sendLocal(x, 400, "bad request body\n", true);
   x.body_done = !x.has_body || rp.done();
-  bool up_write_failed = false;
-  setDeadline(opt.idle_timeout_ms);
-  if (!co_await sendAll(up->sock, up->ssl, entry_, iov)) up_write_failed = true;
-
-  // 8. Request body, streamed with backpressure: read from the client only once the previous
-  // piece has been written upstream, so at most one buffer is in memory. It runs CONCURRENTLY with
-  // the response (RFC 9110 6.4: a response may start before the request ends; an early 413 must
-  // reach a client that is still uploading), in requestPump().
-
-  uint32_t response_timeout = opt.upstream_response_timeout_ms;
-  auto tighten = [&](uint32_t ms) {
-    if (ms != 0 && (response_timeout == 0 || ms < response_timeout)) response_timeout = ms;
-  };
-  tighten(x.rule->ir->timeouts.backend_request_ms);
-  if (x.rule->ir->timeouts.request_ms != 0) {
-    int64_t left = x.start_ms + x.rule->ir->timeouts.request_ms - w_.nowMs();
-    tighten(static_cast<uint32_t>(std::max<int64_t>(left, 1)));
+  if ((retry_on || !x.rule->mirrors.empty()) && !x.upgrade) {
+    // Keep the request for retries and mirrors; the pump adds body pieces as they go out.
+    c.replay.begin(out);
+    c.replay.capture(iov, 1);
   }
-  bool response_timed = response_timeout != 0;
-  x.reused = reused;
+  mirror(x);
+
+  // 7b. Upstream connection; with a retry policy, failed attempts are repeated (HTTPRouteRetry)
+  // from the replay buffer, on another endpoint when the backend has several.
+  const size_t n_eps = backend.endpoints.size();
+  uint32_t connect_timeout =
+      backend.ir->connect_timeout_ms != 0
+          ? std::min(backend.ir->connect_timeout_ms, opt.upstream_connect_timeout_ms)
+          : opt.upstream_connect_timeout_ms;
   x.connect_timeout_ms = connect_timeout;
-  x.response_timeout_ms = response_timed ? response_timeout : 0;
-  x.up_write_failed = up_write_failed;
-  if (!up_write_failed && !x.body_done) {
-    if (x.expect_continue && c.in.empty()) {
-      // RFC 9110 10.1.1: we answer 100-continue ourselves once the upstream is connected.
-      static const asio::const_buffer k100("HTTP/1.1 100 Continue\r\n\r\n", 25);
-      iov.push_back(k100);
-      if (!co_await sendAll(sock_, ssl_, entry_, iov)) co_return false;
+  x.response_timeout_ms = opt.upstream_response_timeout_ms;
+  cap_deadline_ = upstream::attemptDeadline(rule.timeouts, w_.nowMs(), x.request_deadline);
+  uint32_t start = x.session.endpoint >= 0
+                       ? static_cast<uint32_t>(x.session.endpoint)
+                       : pickWeighted(backend.cum_weights, backend.total_weight, rr);
+  bool reused = false;
+  bool timed_out_connect = false;
+  bool tls_failed = false;
+  std::unique_ptr<UpstreamConn> up = co_await connectUpstream(
+      x, backend, start, connect_timeout, reused, timed_out_connect, tls_failed);
+  struct UpGuard {
+    ConnEntry& e;
+    ~UpGuard() { e.up = nullptr; }
+  } up_guard{entry_};
+  bool keep = false;
+  tcp::endpoint last_ep;  // of the previous failed attempt: a retry prefers another endpoint
+  for (uint32_t attempt = 0;; ++attempt) {
+    if (!up && entry_.killed) co_return false;
+    x.retry_allowed = retry_on && attempt < rule.retry.attempts;
+    x.failure = upstream::AttemptFailure::kNone;
+    if (!up) {
+      x.failure = upstream::AttemptFailure::kConnect;
+      if (!canRetry(x)) {
+        if (requestExpired(x)) co_return co_await sendLocal(x, 504, "upstream timeout\n", true);
+        if (tls_failed) co_return co_await sendLocal(x, 502, "upstream TLS error\n", close_local);
+        co_return co_await sendLocal(
+            x, 503, timed_out_connect ? "upstream connect timeout\n" : "upstream connect error\n",
+            close_local);
+      }
+    } else {
+      entry_.up = &up->sock;
+      if (rule.session_persistence.type != ir::SessionPersistenceType::kNone) {
+        c.resp_extra.clear();
+        upstream::appendSessionResponse(rule.session_persistence, x.session, backend.ir->name,
+                                        up->ep, upstream::wallClockSeconds(), c.resp_extra);
+      }
+      if (attempt > 0) {
+        // A retry: the request again, exactly as first sent.
+        out.assign(c.replay.head());
+        iov.clear();
+        iov.push_back(asio::buffer(out));
+        iov.push_back(asio::buffer(c.replay.body()));
+      }
+      setDeadline(opt.idle_timeout_ms);
+      bool up_write_failed = !co_await sendAll(up->sock, up->ssl, entry_, iov);
+
+      // 8. Request body, streamed with backpressure: read from the client only once the previous
+      // piece has been written upstream, so at most one buffer is in memory. It runs CONCURRENTLY
+      // with the response (RFC 9110 6.4: a response may start before the request ends; an early
+      // 413 must reach a client that is still uploading), in requestPump().
+      x.reused = reused;
+      x.up_write_failed = up_write_failed;
+      if (!up_write_failed && !x.body_done) {
+        if (x.expect_continue && c.in.empty()) {
+          // RFC 9110 10.1.1: we answer 100-continue ourselves once the upstream is connected.
+          static const asio::const_buffer k100("HTTP/1.1 100 Continue\r\n\r\n", 25);
+          iov.push_back(k100);
+          if (!co_await sendAll(sock_, ssl_, entry_, iov)) co_return false;
+        }
+        using namespace asio::experimental::awaitable_operators;
+        x.pump_running = true;
+        keep = co_await (requestPump(x, *up, rv) && relayResponse(x, up));
+      } else {
+        keep = co_await relayResponse(x, up);
+      }
+      entry_.up = nullptr;
+      if (x.failure == upstream::AttemptFailure::kNone) break;
+      last_ep = up->ep;
+      up.reset();  // a failed attempt's connection is not reused
     }
-    using namespace asio::experimental::awaitable_operators;
-    x.pump_running = true;
-    co_return co_await (requestPump(x, *up, rv) && relayResponse(x, up));
+
+    // Retry after the backoff (never past the request deadline).
+    spdlog::debug("{}: retrying after attempt {} failed ({})", rule.route, attempt + 1,
+                  static_cast<int>(x.failure));
+    uint32_t wait_ms = upstream::backoffMs(rule.retry, attempt + 1);
+    if (wait_ms != 0) {
+      if (x.request_deadline != 0) {
+        wait_ms = static_cast<uint32_t>(
+            std::clamp<int64_t>(x.request_deadline - w_.nowMs(), 0, int64_t{wait_ms}));
+      }
+      asio::steady_timer backoff(w_.io(), std::chrono::milliseconds(wait_ms));
+      auto [tec] = co_await backoff.async_wait(kNoThrow);
+      (void)tec;
+      w_.updateNow();
+    }
+    if (entry_.killed) co_return false;
+    if (requestExpired(x)) co_return co_await sendLocal(x, 504, "upstream timeout\n", true);
+    cap_deadline_ = upstream::attemptDeadline(rule.timeouts, w_.nowMs(), x.request_deadline);
+    // The endpoint after the one that failed (without advancing the round robin, so that first
+    // attempts keep their share): a retry lands elsewhere when the backend has several.
+    auto failed = std::find(backend.endpoints.begin(), backend.endpoints.end(), last_ep);
+    if (failed != backend.endpoints.end()) {
+      start = static_cast<uint32_t>((failed - backend.endpoints.begin() + 1) % n_eps);
+    }
+    timed_out_connect = false;
+    tls_failed = false;
+    up = co_await connectUpstream(x, backend, start, connect_timeout, reused, timed_out_connect,
+                                  tls_failed);
   }
-  co_return co_await relayResponse(x, up);
+  mirror(x);
+  co_return keep;
 }
 
 awaitable<bool> Conn::upstreamHandshake(UpstreamConn& up, const tls::ClientContext& ctx,
@@ -1173,6 +1332,7 @@ awaitable<void> Conn::requestPump(Exchange& x, UpstreamConn& up, http1::ChunkedV
       break;
     }
     x.body_done = c.req.done();
+    c.replay.capture(c.req_iov);
     if (!co_await sendAll(up.sock, up.ssl, entry_, c.req_iov)) {
       // The upstream stopped reading (it may have answered early): the response side decides.
       x.up_write_failed = true;
@@ -1247,9 +1407,13 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
         co_return co_await sendLocal(x, 400, "bad request body\n", true);
       }
       if (entry_.timed_out || x.req_failed == ReqFailure::kTimeout) {
+        if (entry_.timed_out && canRetry(x)) {
+          x.failure = upstream::AttemptFailure::kTimeout;  // backendRequest timeout: retry
+          co_return false;
+        }
         co_return co_await sendLocal(x, 504, "upstream timeout\n", true);
       }
-      if (reused && !got_any && !x.has_body && !x.upgrade && !retried) {
+      if (reused && !got_any && !x.has_body && !x.upgrade && !retried && !x.retry_policy) {
         // A pooled connection the upstream closed just as we reused it: nothing was processed,
         // so retry once on a fresh connection (RFC 9112 9.3.1).
         retried = true;
@@ -1264,10 +1428,26 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
         auto [cec] = co_await fresh->sock.async_connect(fresh->ep, kNoThrow);
         if (cec || entry_.timed_out) {
           if (entry_.killed) co_return false;
-          co_return co_await sendLocal(x, 503, "upstream connect error\n", close_local);
+          // The endpoint is gone (e.g. it closed its pooled connections on its way down): the
+          // request was not processed, so it may go to the backend's other endpoints.
+          std::unique_ptr<UpstreamConn> other;
+          if (x.backend != nullptr && x.backend->endpoints.size() > 1) {
+            auto it = std::find(x.backend->endpoints.begin(), x.backend->endpoints.end(), up->ep);
+            auto next = static_cast<uint32_t>(
+                it == x.backend->endpoints.end() ? 0 : (it - x.backend->endpoints.begin() + 1));
+            bool other_reused = false, other_timed_out = false, other_tls_failed = false;
+            other = co_await connectUpstream(x, *x.backend, next, connect_timeout, other_reused,
+                                             other_timed_out, other_tls_failed);
+          }
+          if (!other) {
+            if (entry_.killed) co_return false;
+            co_return co_await sendLocal(x, 503, "upstream connect error\n", close_local);
+          }
+          fresh = std::move(other);
+        } else {
+          fresh->sock.set_option(tcp::no_delay(true), ec);
         }
-        fresh->sock.set_option(tcp::no_delay(true), ec);
-        if (x.backend != nullptr && x.backend->tls) {
+        if (x.backend != nullptr && x.backend->tls && fresh->ssl == nullptr) {
           int verify = X509_V_OK;
           if (!co_await upstreamHandshake(*fresh, *x.backend->tls, *x.backend, connect_timeout,
                                           &verify)) {
@@ -1278,6 +1458,13 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
         }
         up = std::move(fresh);
         ++w_.stats().upstream_connects;
+        if (x.backend != nullptr &&
+            x.rule->ir->session_persistence.type != ir::SessionPersistenceType::kNone) {
+          c.resp_extra.clear();  // the session names the endpoint that answers
+          upstream::appendSessionResponse(x.rule->ir->session_persistence, x.session,
+                                          x.backend->ir->name, up->ep, upstream::wallClockSeconds(),
+                                          c.resp_extra);
+        }
         iov.push_back(asio::buffer(out));
         setDeadline(response_timed ? response_timeout : opt.idle_timeout_ms);
         if (!co_await sendAll(up->sock, up->ssl, entry_, iov)) {
@@ -1285,6 +1472,10 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
         }
         ub.clear();
         continue;
+      }
+      if (canRetry(x)) {
+        x.failure = upstream::AttemptFailure::kReset;
+        co_return false;
       }
       co_return co_await sendLocal(x, 502, "upstream reset\n", true);
     }
@@ -1314,6 +1505,10 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
       }
       ub.consume(resp_head_len);
       continue;
+    }
+    if (upstream::retryableStatus(x.rule->ir->retry, status) && canRetry(x)) {
+      x.failure = upstream::AttemptFailure::kStatus;  // HTTPRouteRetry.codes
+      co_return false;
     }
     break;
   }
@@ -1382,6 +1577,7 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
   }
   if (bf != nullptr) out.append(bf->response.lines());
   out.append(x.resp_extra);
+  out.append(c.resp_extra);
   if (out_framing == Framing::kChunked) {
     out.append("transfer-encoding: chunked\r\n");
   } else if (sp.hasContentLength() && status != 204 && !(status >= 100 && status < 200)) {

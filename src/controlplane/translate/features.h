@@ -14,7 +14,7 @@
 
 namespace gantry::controlplane {
 
-inline constexpr std::array<std::string_view, 32> kSupportedFeatures = {
+inline constexpr std::array<std::string_view, 40> kSupportedFeatures = {
     "BackendTLSPolicy",
     "BackendTLSPolicySANValidation",
     "GRPCRoute",
@@ -32,6 +32,7 @@ inline constexpr std::array<std::string_view, 32> kSupportedFeatures = {
     "HTTPRouteBackendProtocolH2C",
     "HTTPRouteBackendRequestHeaderModification",
     "HTTPRouteBackendRequestRedirect",
+    "HTTPRouteBackendTimeout",
     "HTTPRouteBackendURLRewrite",
     "HTTPRouteCORS",
     "HTTPRouteExternalAuth",
@@ -43,7 +44,14 @@ inline constexpr std::array<std::string_view, 32> kSupportedFeatures = {
     "HTTPRoutePathRewrite",
     "HTTPRoutePortRedirect",
     "HTTPRouteQueryParamMatching",
+    "HTTPRouteRequestMirror",
+    "HTTPRouteRequestMultipleMirrors",
+    "HTTPRouteRequestPercentageMirror",
+    "HTTPRouteRequestTimeout",
     "HTTPRouteResponseHeaderModification",
+    "HTTPRouteRetry",
+    "HTTPRouteRetryBackendTimeout",
+    "HTTPRouteRetryConnectionError",
     "HTTPRouteSchemeRedirect",
     "ListenerSet",
     "ReferenceGrant",

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dataplane/http1/parser.h"
+#include "dataplane/upstream/resilience.h"
 
 namespace gantry::dataplane {
 
@@ -114,6 +115,8 @@ struct RequestCtx {
   std::string req_chunk_line;
   http1::Parser req;
   http1::Parser resp;
+  upstream::Replay replay;  // the upstream request kept for retries and mirrors
+  std::string resp_extra;   // field lines added to the response head (session persistence)
 };
 
 struct UpstreamConn {

@@ -9,6 +9,7 @@
 
 #include "dataplane/http1/syntax.h"
 #include "dataplane/tls/contexts.h"
+#include "dataplane/upstream/resilience.h"
 
 namespace gantry::dataplane {
 namespace {
@@ -84,6 +85,37 @@ bool findQueryParam(std::string_view query, std::string_view name, std::string_v
     query.remove_prefix(amp + 1);
   }
   return false;
+}
+
+// RequestMirror filters (rule-level and per-backendRef) with their backends resolved, and the
+// endpoints a session persistence token may name (dataplane/upstream/).
+void compileUpstreamExtras(const ir::Rule& r,
+                           const std::unordered_map<std::string_view, uint32_t>& backend_index,
+                           const std::vector<CompiledBackend>& backends, CompiledRule& cr) {
+  auto addMirrors = [&](const std::vector<ir::Filter>& filters, int32_t ref) {
+    for (const auto& f : filters) {
+      if (f.type != ir::FilterType::kRequestMirror) continue;
+      CompiledMirror m;
+      auto it = backend_index.find(f.mirror.backend);
+      if (it == backend_index.end()) continue;  // validated by the translator; be safe
+      m.backend = static_cast<int32_t>(it->second);
+      m.backend_ref = ref;
+      m.numerator = f.mirror.numerator;
+      m.denominator = f.mirror.denominator;
+      cr.mirrors.push_back(m);
+    }
+  };
+  addMirrors(r.filters, -1);
+  for (uint32_t i = 0; i < r.backends.size(); ++i)
+    addMirrors(r.backends[i].filters, static_cast<int32_t>(i));
+  if (r.session_persistence.type == ir::SessionPersistenceType::kNone) return;
+  for (uint32_t pos = 0; pos < cr.backends.size(); ++pos) {
+    if (cr.backends[pos] < 0) continue;
+    const CompiledBackend& b = backends[static_cast<size_t>(cr.backends[pos])];
+    for (uint32_t e = 0; e < b.endpoints.size(); ++e) {
+      cr.session_targets.push_back({upstream::endpointId(b.ir->name, b.endpoints[e]), pos, e});
+    }
+  }
 }
 
 }  // namespace
@@ -184,8 +216,8 @@ std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
         CompiledRule cr;
         cr.ir = &r;
         cr.slot = slot++;
-        cr.filters = filters::compileRuleFilters(
-            r, l, static_cast<uint32_t>(&r - l.rules.data()), p.protocol, p.port, warnings);
+        cr.filters = filters::compileRuleFilters(r, l, static_cast<uint32_t>(&r - l.rules.data()),
+                                                 p.protocol, p.port, warnings);
         for (uint32_t i = 0; i < r.backends.size(); ++i) {
           const auto& wb = r.backends[i];
           if (wb.weight == 0) continue;  // weight 0: never selected (Gateway API BackendRef)
@@ -214,6 +246,7 @@ std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
           }
           break;
         }
+        compileUpstreamExtras(r, backend_index, t->backends_, cr);
         cl.rules.push_back(std::move(cr));
       }
       cl.entries.reserve(l.entries.size());

@@ -53,6 +53,21 @@ struct CompiledBackend {
 constexpr int32_t kInvalidBackend = -1;  // empty name: the spec wants HTTP 500 for its share
 constexpr int32_t kUnknownBackend = -2;  // name not in the snapshot: treated like no endpoints
 
+// A RequestMirror filter of a rule, or of one of its backendRefs, with its backend resolved.
+struct CompiledMirror {
+  int32_t backend = kUnknownBackend;  // index into RouteTable::backend()
+  int32_t backend_ref = -1;           // position in ir::Rule::backends; -1 = rule-level filter
+  uint32_t numerator = 100;
+  uint32_t denominator = 100;
+};
+
+// One endpoint a session persistence token can name (dataplane/upstream/session.h).
+struct SessionTarget {
+  uint64_t id = 0;        // upstream::endpointId(backend name, endpoint)
+  uint32_t position = 0;  // index into CompiledRule::backends
+  uint32_t endpoint = 0;  // index into CompiledBackend::endpoints
+};
+
 struct CompiledRule {
   const ir::Rule* ir = nullptr;
   uint32_t slot = 0;                   // index of this rule's per-worker round-robin counter
@@ -66,6 +81,8 @@ struct CompiledRule {
   // backend index, or kInvalidBackend / kUnknownBackend (then requests get 500: fail closed).
   const ir::ExternalAuth* ext_auth = nullptr;
   int32_t ext_auth_backend = kInvalidBackend;
+  std::vector<CompiledMirror> mirrors;         // rule-level and per-backendRef RequestMirrors
+  std::vector<SessionTarget> session_targets;  // when ir->session_persistence is set
 };
 
 // Gateway API hostname match: "" any, "*.x.com" one or more labels before ".x.com", else exact.

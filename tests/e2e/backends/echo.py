@@ -27,6 +27,12 @@ per backend with `EchoBackend(defaults={...})` using the same names:
   x-echo-stream-echo: 1       answer at once (chunked) and echo the request body back as it arrives
   x-echo-close-after-ms: N    answer normally (keep-alive), then close the idle connection after N ms
   x-echo-refuse-upgrade: 1    treat an upgrade request as a normal request (no 101)
+  x-echo-fail-times: N        the first N requests with the same x-echo-fail-key (default: the
+                              request-target) fail as x-echo-fail-with says, later ones are answered
+                              normally (what conformance's retry simulation calls succeedAfter); the
+                              count is kept per backend, so it spans all connections
+  x-echo-fail-with: W         how those fail: a status code (default 500), "reset" or "close"
+  x-echo-fail-delay-ms: N     sleep this long before failing (simulates a slow failure)
   x-echo-mode: M              misbehave instead of answering normally:
       close             close the connection (FIN) without answering
       reset             reset the connection (RST) without answering
@@ -199,6 +205,7 @@ class EchoBackend:
         self.open_connections = 0
         self.requests: list[dict] = []
         self.ws_messages = 0
+        self.fail_counts: dict[str, int] = {}  # x-echo-fail-times bookkeeping, per key
         self._socks: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
         self._closed = False
@@ -478,6 +485,23 @@ class EchoBackend:
         self._set(rec, state="done", t_done=time.monotonic())
 
         mode = self._ctl(rec, "x-echo-mode", "")
+        fail_times = self._ctl(rec, "x-echo-fail-times")
+        if fail_times is not None:
+            key = self._ctl(rec, "x-echo-fail-key", rec["target"])
+            with self.cond:
+                seen = self.fail_counts.get(key, 0)
+                self.fail_counts[key] = seen + 1
+            if seen < int(fail_times):
+                delay = int(self._ctl(rec, "x-echo-fail-delay-ms", "0"))
+                if delay:
+                    self._stopping.wait(delay / 1000)
+                how = self._ctl(rec, "x-echo-fail-with", "500")
+                if how == "reset":
+                    mode = "reset"
+                elif how == "close":
+                    mode = "close"
+                else:
+                    rec["fail_status"] = int(how)
         if mode == "close":
             sock.shutdown(socket.SHUT_WR)
             return False
@@ -521,7 +545,7 @@ class EchoBackend:
 
     def _respond(self, sock: socket.socket, rec: dict, force_close: bool = False) -> bool:
         hdrs = rec["headers"]
-        status = int(self._ctl(rec, "x-echo-status", "200"))
+        status = rec.get("fail_status") or int(self._ctl(rec, "x-echo-status", "200"))
         extra = json.loads(self._ctl(rec, "x-echo-headers", "[]"))
         nbytes = self._ctl(rec, "x-echo-response-bytes")
         chunked = self._ctl(rec, "x-echo-chunked") == "1"

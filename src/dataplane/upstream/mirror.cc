@@ -1,0 +1,149 @@
+#include "dataplane/upstream/mirror.h"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <memory>
+
+#include "dataplane/http1/conn_internal.h"
+#include "dataplane/http1/syntax.h"
+#include "dataplane/worker.h"
+
+namespace gantry::dataplane::upstream {
+
+using asio::awaitable;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
+constexpr uint32_t kMaxMirrorResponseHead = 64 * 1024;
+
+class Discard : public http1::BodySink {
+ public:
+  void onBody(const char*, size_t) override {}
+};
+
+// Registers the mirror with the worker's timeout sweep and drain: `down` is the upstream socket
+// and the entry is marked idle, so a drain cancels it at once and the deadline cancels it when
+// the mirror takes too long.
+struct MirrorEntry {
+  MirrorEntry(Worker& w, tcp::socket* s, uint32_t timeout_ms) : w(w) {
+    e.down = s;
+    e.idle = true;
+    e.deadline_ms = w.nowMs() + timeout_ms;
+    w.registerConn(&e);
+  }
+  ~MirrorEntry() { w.unregisterConn(&e); }
+  MirrorEntry(const MirrorEntry&) = delete;
+  MirrorEntry& operator=(const MirrorEntry&) = delete;
+  Worker& w;
+  ConnEntry e;
+};
+
+awaitable<void> runMirror(Worker& w, tcp::endpoint ep, std::string request,
+                          uint32_t connect_timeout_ms, uint32_t timeout_ms, bool is_head) {
+  std::unique_ptr<UpstreamConn> up = w.takeIdleUpstream(ep, nullptr);  // clear text only
+  bool fresh = !up;
+  if (fresh) {
+    up = std::make_unique<UpstreamConn>(w.io());
+    up->ep = ep;
+    asio::error_code ec;
+    up->sock.open(ep.protocol(), ec);
+    if (ec) co_return;
+  }
+  MirrorEntry entry(w, &up->sock, timeout_ms);
+  if (fresh) {
+    entry.e.deadline_ms = w.nowMs() + std::min(connect_timeout_ms, timeout_ms);
+    auto [cec] = co_await up->sock.async_connect(ep, kNoThrow);
+    if (cec || entry.e.timed_out) {
+      spdlog::debug("mirror connect to {}:{} failed", ep.address().to_string(), ep.port());
+      co_return;
+    }
+    asio::error_code ec;
+    up->sock.set_option(tcp::no_delay(true), ec);
+    entry.e.deadline_ms = w.nowMs() + timeout_ms;
+  }
+  auto req_buf = asio::buffer(request);
+  auto [wec, wn] = co_await asio::async_write(up->sock, req_buf, kNoThrow);
+  if (wec || entry.e.timed_out) co_return;
+
+  // Read and discard the answer, parsing it only to know where it ends (so that the connection
+  // can go back to the pool).
+  ByteBuf buf;
+  buf.allocate(kBufferSize);
+  http1::Parser parser;
+  std::vector<http1::Header> headers;
+  for (;;) {
+    http1::HeadScanner scanner(kMaxMirrorResponseHead, 200, false);
+    http1::HeadStatus st;
+    while ((st = scanner.scan(buf.begin(), buf.size())) == http1::HeadStatus::kIncomplete) {
+      if (buf.end == buf.cap) {
+        if (buf.start > 0) {
+          buf.compact();
+        } else {
+          buf.grow(kMaxMirrorResponseHead + 1);
+        }
+      }
+      auto rbuf = asio::buffer(buf.data.get() + buf.end, buf.cap - buf.end);
+      auto [rec, n] = co_await up->sock.async_read_some(rbuf, kNoThrow);
+      if (rec || n == 0 || entry.e.timed_out) co_return;
+      buf.end += n;
+    }
+    if (st != http1::HeadStatus::kComplete) co_return;
+    const char* head = buf.begin() + scanner.startLineOffset();
+    size_t head_bytes = scanner.headLen() - scanner.startLineOffset();
+    unsigned peek = 0;
+    if (head_bytes >= 12) {
+      for (int i = 9; i < 12; ++i) peek = peek * 10 + static_cast<unsigned>(head[i] - '0');
+    }
+    bool no_body = is_head || (peek >= 100 && peek < 200) || peek == 204 || peek == 304;
+    parser.reset(HTTP_RESPONSE);
+    headers.clear();
+    if (!parser.parseHead(head, head_bytes, &headers, no_body)) co_return;
+    buf.consume(scanner.headLen());
+    if (parser.status() >= 100 && parser.status() < 200) {
+      if (parser.status() == 101) co_return;
+      continue;  // interim response: the final one follows
+    }
+    break;
+  }
+  Discard sink;
+  while (!parser.done()) {
+    if (!buf.empty()) {
+      size_t used = parser.feedBody(buf.begin(), buf.size(), &sink);
+      if (parser.failed()) co_return;
+      buf.consume(used);
+      if (parser.done()) break;
+    }
+    buf.clear();
+    auto rbuf = asio::buffer(buf.data.get(), buf.cap);
+    auto [rec, n] = co_await up->sock.async_read_some(rbuf, kNoThrow);
+    if (entry.e.timed_out) co_return;
+    if (rec || n == 0) {
+      if (parser.bodyUntilEof()) parser.feedEof(&sink);
+      co_return;  // close-delimited (done, not reusable) or broken
+    }
+    buf.end = n;
+  }
+  if (parser.keepAlive() && buf.empty() && !w.draining()) {
+    entry.e.down = nullptr;
+    w.putIdleUpstream(std::move(up));
+  }
+}
+
+}  // namespace
+
+void spawnMirror(Worker& w, const tcp::endpoint& ep, std::string request,
+                 uint32_t connect_timeout_ms, uint32_t timeout_ms, bool is_head) {
+  if (w.draining()) return;
+  asio::co_spawn(w.io(),
+                 runMirror(w, ep, std::move(request), connect_timeout_ms, timeout_ms, is_head),
+                 asio::detached);
+}
+
+}  // namespace gantry::dataplane::upstream
