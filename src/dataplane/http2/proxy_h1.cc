@@ -213,7 +213,7 @@ struct Exchange {
   Worker& w;
   RequestCtx& c;
   StreamEntry& entry;
-  std::unique_ptr<UpstreamConn> up;
+  std::unique_ptr<UpstreamConn> up = nullptr;
   Framing req_framing = Framing::kNone;
   bool reused = false;
   bool body_sent = true;  // the whole request body reached the upstream
@@ -226,7 +226,7 @@ struct Exchange {
   // HTTPRoute filters of the picked backendRef (dataplane/filters), null when none apply, and
   // the CORS response lines for an allowed actual request.
   const filters::BackendFilters* filters = nullptr;
-  std::string_view resp_extra;
+  std::string_view resp_extra = {};
   bool cors_applied = false;
 };
 
@@ -556,7 +556,7 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
     ~CtxGuard() { w.releaseCtx(c); }
   } ctx_guard{w, ctx};
   StreamEntry entry(w);
-  Exchange x{ss, s, w, *ctx, entry, nullptr};
+  Exchange x{ss, s, w, *ctx, entry};
   x.filters = bf;
   x.resp_extra = resp_extra;
   x.cors_applied = cors_applied;
