@@ -8,6 +8,9 @@
 #include <chrono>
 
 #include "dataplane/http1/conn_internal.h"
+#include "dataplane/l4/l4_conn.h"
+#include "dataplane/l4/l4_table.h"
+#include "dataplane/l4/udp.h"
 #include "dataplane/proxy.h"
 #include "dataplane/tls/backend_sessions.h"
 #include "dataplane/tls/client_context.h"
@@ -61,6 +64,7 @@ Worker::~Worker() {
   stopped_ = true;
   ticker_.reset();
   acceptors_.clear();
+  udp_listeners_.clear();
   idle_upstream_.clear();
   h2_pool_.reset();
   io_.reset();  // destroys suspended connection coroutines (they unregister themselves)
@@ -98,8 +102,28 @@ void Worker::addAcceptor(std::unique_ptr<tcp::acceptor> acceptor, PortKey key) {
   });
 }
 
+void Worker::addUdpListener(std::unique_ptr<asio::ip::udp::socket> socket, PortKey key) {
+  asio::post(*io_, [this, sock = std::move(socket), key = std::move(key)]() mutable {
+    if (draining_) return;
+    auto l = std::make_shared<l4::UdpListener>(*this, std::move(sock),
+                                               std::make_shared<const PortKey>(std::move(key)));
+    l->start();
+    udp_listeners_.push_back(std::move(l));
+  });
+}
+
 void Worker::removeAcceptor(PortKey key) {
   asio::post(*io_, [this, key = std::move(key)] {
+    if (key.protocol == ir::Protocol::kUdp) {
+      for (auto it = udp_listeners_.begin(); it != udp_listeners_.end(); ++it) {
+        if ((*it)->key().address == key.address && (*it)->key().port == key.port) {
+          (*it)->close();
+          udp_listeners_.erase(it);
+          return;
+        }
+      }
+      return;
+    }
     for (auto it = acceptors_.begin(); it != acceptors_.end(); ++it) {
       if (it->key->address == key.address && it->key->port == key.port) {
         asio::error_code ec;
@@ -122,6 +146,8 @@ void Worker::beginDrain() {
       a.acceptor->close(ec);
     }
     acceptors_.clear();
+    for (auto& l : udp_listeners_) l->close();
+    udp_listeners_.clear();
     for (ConnEntry* e = conns_.next; e != &conns_; e = e->next) {
       if (e->idle && e->down) {
         asio::error_code ec;
@@ -306,6 +332,10 @@ void Worker::closeIdleUpstreams(bool all) {
 
 void Worker::startConnection(tcp::socket socket, std::shared_ptr<const PortKey> port) {
   ++stats_.connections_accepted;
+  if (l4::isL4(port->protocol)) {
+    l4::serveConnection(*this, std::move(socket), std::move(port));
+    return;
+  }
   serveConnection(*this, std::move(socket), std::move(port));
 }
 

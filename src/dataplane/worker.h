@@ -10,6 +10,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ip/udp.hpp>
 #include <asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
@@ -82,10 +83,17 @@ class LocalTableRef {
 };
 
 // The (address, port) an acceptor is bound to; connections keep it to find their ir::Port.
+// `protocol` says what the acceptor serves (HTTP/1 here, L4 in dataplane/l4); kUdp keys a UDP
+// socket, which may share its number with a TCP port.
 struct PortKey {
   std::string address;
   uint16_t port = 0;
+  ir::Protocol protocol = ir::Protocol::kHttp;
 };
+
+namespace l4 {
+class UdpListener;
+}
 
 // Registration of one live downstream connection with its worker, for timeouts (a sweep every
 // tick, instead of a timer per connection) and for drain. Lives inside the connection's coroutine
@@ -134,6 +142,9 @@ class Worker {
   void setTable(RouteTablePtr table);
   // Takes a bound, listening acceptor (created on the control thread for this io_context).
   void addAcceptor(std::unique_ptr<asio::ip::tcp::acceptor> acceptor, PortKey key);
+  // Takes a bound UDP socket (SO_REUSEPORT) for a UDPRoute port (dataplane/l4/udp.h).
+  void addUdpListener(std::unique_ptr<asio::ip::udp::socket> socket, PortKey key);
+  // Closes the acceptor (or, for a kUdp key, the UDP listener) bound at key's address and port.
   void removeAcceptor(PortKey key);
   // Stop accepting, close idle connections, let in-flight requests finish; after
   // drain_timeout_ms, abort what is left. The io_context stops when no connection remains.
@@ -206,6 +217,7 @@ class Worker {
   bool stopped_ = false;
   LocalTable* current_ = nullptr;  // holds one ref
   std::vector<Acceptor> acceptors_;
+  std::vector<std::shared_ptr<l4::UdpListener>> udp_listeners_;
   ConnEntry conns_;  // list head (sentinel)
   size_t conn_count_ = 0;
   std::vector<RequestCtx*> free_ctx_;

@@ -260,6 +260,13 @@ struct L4Route {
   std::string route;                     // "<kind>/<namespace>/<name>"
   std::vector<std::string> hostnames;    // SNI match for TLS passthrough; empty = any
   std::vector<WeightedBackend> backends;
+  // The listener this entry is attached to ("<gateway namespace>/<gateway name>/<listener name>")
+  // and that listener's hostname ("" any, "*.x.com", exact). Entries of one listener are
+  // contiguous in Port::l4_routes and listeners come most specific first: a TLS connection is
+  // matched only against the entries of the first listener whose hostname matches its SNI
+  // (listener isolation, as for HTTP).
+  std::string listener;
+  std::string listener_hostname;
 };
 
 // ---------------------------------------------------------------------------------------------

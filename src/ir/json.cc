@@ -468,6 +468,8 @@ void write(Writer& w, const Port& p) {
     w.field("route", r.route);
     w.field("hostnames", r.hostnames);
     writeBackends(w, r.backends);
+    w.field("listener", r.listener);
+    w.field("listener_hostname", r.listener_hostname);
     w.endObject();
   });
   w.endObject();
@@ -848,7 +850,9 @@ bool readPort(Reader& r, element e, const std::string& p, Port& v) {
   auto readL4 = [](Reader& r, element e, const std::string& p, L4Route& l) {
     return r.object(e, p,
                     {str(r, "route", l.route), strs(r, "hostnames", l.hostnames),
-                     list(r, "backends", l.backends, readWeightedBackend)});
+                     list(r, "backends", l.backends, readWeightedBackend),
+                     str(r, "listener", l.listener),
+                     str(r, "listener_hostname", l.listener_hostname)});
   };
   return r.object(
       e, p,

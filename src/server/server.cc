@@ -9,11 +9,13 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ip/udp.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "dataplane/router/route_table.h"
 #include "dataplane/worker.h"
@@ -22,6 +24,9 @@ namespace gantry::server {
 namespace {
 
 using asio::ip::tcp;
+
+// A bound socket: address, port, and whether it is UDP (a TCP and a UDP port may share a number).
+using BindKey = std::tuple<std::string, uint16_t, bool>;
 
 class ServerImpl final : public Server {
  public:
@@ -66,20 +71,17 @@ class ServerImpl final : public Server {
     for (const auto& w : warnings) spdlog::warn("snapshot {}: {}", snapshot->version, w);
 
     std::string errors;
-    std::map<std::pair<std::string, uint16_t>, bool> wanted;
+    std::map<BindKey, ir::Protocol> wanted;
     for (const auto& p : snapshot->ports) {
-      if (p.protocol != ir::Protocol::kHttp && p.protocol != ir::Protocol::kHttps) {
-        // TLS/TCP/UDP listeners come with later issues; say so instead of pretending.
-        errors += fmt::format("{}:{}: protocol not served yet; ", p.address, p.port);
-        continue;
-      }
-      wanted[{p.address, p.port}] = true;
+      wanted[{p.address, p.port, p.protocol == ir::Protocol::kUdp}] = p.protocol;
     }
-    // Unbind ports that disappeared.
+    // Unbind ports that disappeared or now serve another protocol (rebound below).
     for (auto it = bound_.begin(); it != bound_.end();) {
-      if (wanted.count(it->first) == 0) {
-        for (auto& w : workers_)
-          w->removeAcceptor(dataplane::PortKey{it->first.first, it->first.second});
+      auto w = wanted.find(it->first);
+      if (w == wanted.end() || w->second != it->second) {
+        for (auto& wk : workers_)
+          wk->removeAcceptor(
+              dataplane::PortKey{std::get<0>(it->first), std::get<1>(it->first), it->second});
         it = bound_.erase(it);
       } else {
         ++it;
@@ -89,23 +91,41 @@ class ServerImpl final : public Server {
     // the new acceptors, so that a worker's first connection on a new port already sees the table
     // that has it (an HTTPS port accepted under the previous table would be served as HTTP).
     for (auto& w : workers_) w->setTable(table);
-    // Bind new ports: one SO_REUSEPORT acceptor per worker, so the kernel spreads connections.
-    for (const auto& [key, _] : wanted) {
+    // Bind new ports: one SO_REUSEPORT socket per worker, so the kernel spreads connections.
+    for (const auto& [key, protocol] : wanted) {
       if (bound_.count(key) != 0) continue;
-      std::vector<std::unique_ptr<tcp::acceptor>> accs;
+      const auto& [address, port, udp] = key;
       std::string err;
+      if (udp) {
+        std::vector<std::unique_ptr<asio::ip::udp::socket>> socks;
+        for (auto& w : workers_) {
+          auto sock = std::make_unique<asio::ip::udp::socket>(w->io());
+          if (!openUdp(*sock, address, port, &err)) break;
+          socks.push_back(std::move(sock));
+        }
+        if (!err.empty()) {
+          errors += fmt::format("{}:{}/udp: {}; ", address, port, err);
+          continue;
+        }
+        for (size_t i = 0; i < workers_.size(); ++i)
+          workers_[i]->addUdpListener(std::move(socks[i]),
+                                      dataplane::PortKey{address, port, protocol});
+        bound_[key] = protocol;
+        continue;
+      }
+      std::vector<std::unique_ptr<tcp::acceptor>> accs;
       for (auto& w : workers_) {
         auto acc = std::make_unique<tcp::acceptor>(w->io());
-        if (!openAcceptor(*acc, key.first, key.second, &err)) break;
+        if (!openAcceptor(*acc, address, port, &err)) break;
         accs.push_back(std::move(acc));
       }
       if (!err.empty()) {
-        errors += fmt::format("{}:{}: {}; ", key.first, key.second, err);
+        errors += fmt::format("{}:{}: {}; ", address, port, err);
         continue;
       }
       for (size_t i = 0; i < workers_.size(); ++i)
-        workers_[i]->addAcceptor(std::move(accs[i]), dataplane::PortKey{key.first, key.second});
-      bound_[key] = true;
+        workers_[i]->addAcceptor(std::move(accs[i]), dataplane::PortKey{address, port, protocol});
+      bound_[key] = protocol;
     }
     current_ = std::move(snapshot);
     if (!errors.empty()) {
@@ -178,6 +198,31 @@ class ServerImpl final : public Server {
     return true;
   }
 
+  static bool openUdp(asio::ip::udp::socket& sock, const std::string& address, uint16_t port,
+                      std::string* err) {
+    asio::error_code ec;
+    auto addr = asio::ip::make_address(address, ec);
+    if (ec) {
+      *err = "bad address";
+      return false;
+    }
+    asio::ip::udp::endpoint ep(addr, port);
+    sock.open(ep.protocol(), ec);
+    if (!ec) sock.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(sock.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        ec = asio::error_code(errno, asio::system_category());
+    }
+    if (!ec) sock.bind(ep, ec);
+    if (!ec) sock.non_blocking(true, ec);
+    if (ec) {
+      *err = ec.message();
+      return false;
+    }
+    return true;
+  }
+
   ServerOptions options_;
   asio::io_context ctl_;
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
@@ -185,7 +230,7 @@ class ServerImpl final : public Server {
   std::vector<std::thread> threads_;
   mutable std::mutex mu_;
   std::mutex join_mu_;
-  std::map<std::pair<std::string, uint16_t>, bool> bound_;
+  std::map<BindKey, ir::Protocol> bound_;
   ir::SnapshotPtr current_;
   bool draining_ = false;
 };

@@ -2492,7 +2492,10 @@ void Translator::buildPorts() {
         // TCP and UDP carry no hostname: only the oldest route is bound to the listener (both are
         // Accepted; see conformance TCPRouteMultipleRoutesAttachment).
         if (pb.pclass == PClass::kTcp || pb.pclass == PClass::kUdp) {
-          if (!l->l4.empty()) port.l4_routes.push_back(l->l4.front().route);
+          if (!l->l4.empty()) {
+            port.l4_routes.push_back(l->l4.front().route);
+            port.l4_routes.back().listener = l->irName();
+          }
           continue;
         }
         // TLSRoute: one entry per SNI hostname, most specific first (exact, longer wildcards,
@@ -2518,6 +2521,8 @@ void Translator::buildPorts() {
           ir::L4Route r = *s4.route;
           r.hostnames.clear();
           if (!s4.host.empty()) r.hostnames.push_back(s4.host);
+          r.listener = l->irName();
+          r.listener_hostname = l->hostname;
           port.l4_routes.push_back(std::move(r));
         }
       }

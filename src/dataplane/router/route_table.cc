@@ -8,6 +8,7 @@
 #include <asio/ip/address.hpp>
 
 #include "dataplane/http1/syntax.h"
+#include "dataplane/l4/l4_table.h"
 #include "dataplane/tls/contexts.h"
 #include "dataplane/upstream/resilience.h"
 
@@ -328,6 +329,7 @@ std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
     t->ports_.push_back(std::move(cp));
   }
   t->rule_count_ = slot;
+  t->l4_ = l4::L4Table::build(s, *t, warnings);
   return t;
 }
 

@@ -30,6 +30,10 @@
 
 namespace gantry::dataplane {
 
+namespace l4 {
+class L4Table;  // dataplane/l4/l4_table.h: TLSRoute/TCPRoute/UDPRoute, compiled with the table
+}
+
 // What routing looks at, all views valid for the duration of route().
 struct RequestInfo {
   std::string_view method;
@@ -110,6 +114,7 @@ class RouteTable {
   size_t backendCount() const { return backends_.size(); }
   size_t ruleCount() const { return rule_count_; }
   const ir::Snapshot& snapshot() const { return *snapshot_; }
+  const l4::L4Table* l4() const { return l4_.get(); }
 
   RouteTable(const RouteTable&) = delete;
   RouteTable& operator=(const RouteTable&) = delete;
@@ -181,6 +186,7 @@ class RouteTable {
   std::vector<CompiledPort> ports_;
   std::vector<CompiledBackend> backends_;
   size_t rule_count_ = 0;
+  std::shared_ptr<const l4::L4Table> l4_;
 };
 
 using RouteTablePtr = std::shared_ptr<const RouteTable>;

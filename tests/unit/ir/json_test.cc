@@ -177,6 +177,8 @@ void expectEq(const L4Route& a, const L4Route& b) {
   EXPECT_EQ(a.route, b.route);
   EXPECT_EQ(a.hostnames, b.hostnames);
   expectEqList(a.backends, b.backends);
+  EXPECT_EQ(a.listener, b.listener);
+  EXPECT_EQ(a.listener_hostname, b.listener_hostname);
 }
 
 void expectEq(const Port& a, const Port& b) {
@@ -349,6 +351,8 @@ Snapshot fullSnapshot() {
   l4.route = "TLSRoute/default/pass";
   l4.hostnames = {"pass.example.com", "*.pass.example.com"};
   l4.backends = {{"team-a/secure:443", 5, {}}};
+  l4.listener = "default/gw/tls";
+  l4.listener_hostname = "*.pass.example.com";
   for (auto proto :
        {Protocol::kTlsPassthrough, Protocol::kTlsTerminate, Protocol::kTcp, Protocol::kUdp}) {
     Port p;

@@ -1,0 +1,123 @@
+#include "dataplane/l4/l4_table.h"
+
+#include <fmt/format.h>
+
+#include <random>
+#include <unordered_map>
+
+#include "dataplane/router/route_table.h"
+#include "dataplane/tls/server_context.h"
+
+namespace gantry::dataplane::l4 {
+
+uint32_t randomU32() {
+  thread_local uint64_t state = [] {
+    std::random_device rd;
+    uint64_t seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    return seed != 0 ? seed : 0x9E3779B97F4A7C15ull;
+  }();
+  state ^= state >> 12;
+  state ^= state << 25;
+  state ^= state >> 27;
+  return static_cast<uint32_t>((state * 0x2545F4914F6CDD1Dull) >> 32);
+}
+
+bool L4Entry::matches(std::string_view sni) const {
+  if (hostnames.empty()) return true;
+  for (const auto& h : hostnames) {
+    if (!h.empty() && hostnameMatches(h, sni)) return true;
+  }
+  return false;
+}
+
+std::shared_ptr<const L4Table> L4Table::build(const ir::Snapshot& s, const RouteTable& routes,
+                                              std::vector<std::string>* warnings) {
+  auto t = std::make_shared<L4Table>();
+  std::unordered_map<std::string_view, int32_t> backend_index;
+  for (size_t i = 0; i < routes.backendCount(); ++i)
+    backend_index.emplace(routes.backend(i).ir->name, static_cast<int32_t>(i));
+
+  t->ports_.reserve(s.ports.size());
+  for (const auto& p : s.ports) {
+    L4Port lp;
+    lp.address = p.address;
+    lp.port = p.port;
+    lp.protocol = p.protocol;
+    if (!isL4(p.protocol)) continue;
+    for (const auto& r : p.l4_routes) {
+      // Entries of one listener are contiguous (ir.h); a new name starts the next listener.
+      if (lp.listeners.empty() || lp.listeners.back().name != r.listener) {
+        L4Listener l;
+        l.name = r.listener;
+        l.hostname = r.listener_hostname;
+        lp.listeners.push_back(std::move(l));
+      }
+      L4Entry e;
+      e.ir = &r;
+      for (const auto& h : r.hostnames) {
+        if (!h.empty()) e.hostnames.push_back(h);
+      }
+      for (const auto& wb : r.backends) {
+        if (wb.weight == 0) continue;  // weight 0: never selected (Gateway API BackendRef)
+        int32_t idx = kInvalidBackend;
+        if (!wb.backend.empty()) {
+          auto it = backend_index.find(wb.backend);
+          idx = it == backend_index.end() ? kUnknownBackend : it->second;
+        }
+        e.backends.push_back(idx);
+        e.total_weight += wb.weight;
+        e.cum_weights.push_back(e.total_weight);
+      }
+      lp.listeners.back().entries.push_back(std::move(e));
+    }
+    if (p.protocol == ir::Protocol::kTlsTerminate) {
+      // The backend speaks plain TCP: offer no ALPN protocol (RFC 7301 section 3.2 lets the
+      // server ignore the extension), so a client does not believe it negotiated HTTP.
+      tls::ServerOptions opts;
+      opts.alpn.clear();
+      auto set = tls::ServerContextSet::build(p.tls, opts, warnings);
+      if (set) {
+        lp.tls = *set;
+      } else if (warnings) {
+        warnings->push_back(fmt::format("{}:{}: TLS listener without usable certificate: {}",
+                                        p.address, p.port, set.status().message()));
+      }
+    }
+    t->ports_.push_back(std::move(lp));
+  }
+  return t;
+}
+
+const L4Port* L4Table::find(std::string_view address, uint16_t port, bool udp) const {
+  for (const auto& p : ports_) {
+    if (p.port != port || !isL4(p.protocol) || (p.protocol == ir::Protocol::kUdp) != udp ||
+        p.address != address)
+      continue;
+    return &p;
+  }
+  return nullptr;
+}
+
+const L4Entry* L4Table::route(const L4Port& port, std::string_view sni) {
+  const bool by_sni = port.protocol == ir::Protocol::kTlsPassthrough ||
+                      port.protocol == ir::Protocol::kTlsTerminate;
+  for (const auto& l : port.listeners) {
+    if (by_sni && !hostnameMatches(l.hostname, sni)) continue;
+    // Listener isolation: only the first listener whose hostname matches is considered.
+    for (const auto& e : l.entries) {
+      if (!by_sni || e.matches(sni)) return &e;
+    }
+    return nullptr;
+  }
+  return nullptr;
+}
+
+int32_t L4Table::pick(const L4Entry& entry, uint32_t r) {
+  uint32_t x = r % entry.total_weight;
+  for (size_t i = 0; i < entry.cum_weights.size(); ++i) {
+    if (x < entry.cum_weights[i]) return entry.backends[i];
+  }
+  return entry.backends.back();
+}
+
+}  // namespace gantry::dataplane::l4
