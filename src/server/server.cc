@@ -142,8 +142,7 @@ class ServerImpl final : public Server {
   }
 
   void run() override {
-    asio::signal_set signals(ctl_, SIGINT, SIGTERM);
-    signals.async_wait([this](const asio::error_code& ec, int sig) {
+    signals_.async_wait([this](const asio::error_code& ec, int sig) {
       if (ec) return;
       spdlog::info("signal {}: draining (up to {} ms)", sig, options_.drain_timeout_ms);
       beginDrain();
@@ -225,6 +224,10 @@ class ServerImpl final : public Server {
 
   ServerOptions options_;
   asio::io_context ctl_;
+  // Registered at construction, before any port is bound: a SIGTERM that arrives while the
+  // process starts up (ports already accepting, run() not called yet) is queued and then drains,
+  // instead of killing the process with the default action.
+  asio::signal_set signals_{ctl_, SIGINT, SIGTERM};
   asio::executor_work_guard<asio::io_context::executor_type> guard_;
   std::vector<std::unique_ptr<dataplane::Worker>> workers_;
   std::vector<std::thread> threads_;

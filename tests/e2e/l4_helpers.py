@@ -140,16 +140,34 @@ class _Server:
 
 
 class TcpBackend(_Server):
+    """Greets with its name, echoes; "QUIT" in the input makes it answer "closing" and half-close
+    (shutdown its write side) while still counting what arrives. At the client's EOF it records
+    the bytes received in `finished` and, if it has not half-closed, sends "bye <n>"."""
+
+    def __init__(self, name: str):
+        self.finished: list[int] = []
+        super().__init__(name)
+
     def serve(self, c):
         c.sendall(self.name.encode() + b"\n")
         total = 0
+        write_closed = False
         while True:
             data = c.recv(65536)
             if not data:
                 break
             total += len(data)
+            if write_closed:
+                continue
+            if b"QUIT" in data:
+                c.sendall(b"closing\n")
+                c.shutdown(socket.SHUT_WR)
+                write_closed = True
+                continue
             c.sendall(data)
-        c.sendall(f"bye {total}\n".encode())
+        self.finished.append(total)
+        if not write_closed:
+            c.sendall(f"bye {total}\n".encode())
 
 
 class TlsBackend(_Server):

@@ -214,3 +214,21 @@ def test_tcp_drain_closes_at_deadline(tmp_path, start_gantry, tcp_backends):
         assert g.wait(10) == 0
     finally:
         s.close()
+
+
+def test_tcp_backend_half_close(tmp_path, start_gantry, tcp_backends):
+    """The backend shuts its write side: the client sees EOF and can still send."""
+    a = tcp_backends("tcp-a")
+    _, port, _ = start(tmp_path, start_gantry, l4_route("TCPRoute", "r", [("a", 1)]),
+                       service("a", [a.port]))
+    wait_until(lambda: route_ready(port, "tcp-a"), 10, what="TCPRoute served")
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        assert read_line(s) == b"tcp-a\n"
+        n_before = len(a.finished)
+        s.sendall(b"QUIT\n")
+        assert read_line(s) == b"closing\n"
+        assert s.recv(10) == b""  # the backend's FIN, propagated
+        s.sendall(b"after-eof")  # our direction is still open
+        s.shutdown(socket.SHUT_WR)
+        wait_until(lambda: len(a.finished) > n_before, 10, what="backend saw our EOF")
+        assert a.finished[-1] == len(b"QUIT\n") + len(b"after-eof")

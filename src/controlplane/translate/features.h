@@ -14,7 +14,7 @@
 
 namespace gantry::controlplane {
 
-inline constexpr std::array<std::string_view, 40> kSupportedFeatures = {
+inline constexpr std::array<std::string_view, 44> kSupportedFeatures = {
     "BackendTLSPolicy",
     "BackendTLSPolicySANValidation",
     "GRPCRoute",
@@ -55,6 +55,10 @@ inline constexpr std::array<std::string_view, 40> kSupportedFeatures = {
     "HTTPRouteSchemeRedirect",
     "ListenerSet",
     "ReferenceGrant",
+    "TCPRoute",
+    "TLSRoute",
+    "TLSRouteModeTerminate",
+    "UDPRoute",
 };
 
 }  // namespace gantry::controlplane

@@ -1,12 +1,9 @@
 #include "dataplane/l4/l4_table.h"
 
-#include <fmt/format.h>
-
 #include <random>
 #include <unordered_map>
 
 #include "dataplane/router/route_table.h"
-#include "dataplane/tls/server_context.h"
 
 namespace gantry::dataplane::l4 {
 
@@ -70,19 +67,9 @@ std::shared_ptr<const L4Table> L4Table::build(const ir::Snapshot& s, const Route
       }
       lp.listeners.back().entries.push_back(std::move(e));
     }
-    if (p.protocol == ir::Protocol::kTlsTerminate) {
-      // The backend speaks plain TCP: offer no ALPN protocol (RFC 7301 section 3.2 lets the
-      // server ignore the extension), so a client does not believe it negotiated HTTP.
-      tls::ServerOptions opts;
-      opts.alpn.clear();
-      auto set = tls::ServerContextSet::build(p.tls, opts, warnings);
-      if (set) {
-        lp.tls = *set;
-      } else if (warnings) {
-        warnings->push_back(fmt::format("{}:{}: TLS listener without usable certificate: {}",
-                                        p.address, p.port, set.status().message()));
-      }
-    }
+    // TLS Terminate: the contexts RouteTable built for this port (tls/contexts.h), by index.
+    if (p.protocol == ir::Protocol::kTlsTerminate)
+      lp.tls = routes.portTls(static_cast<int>(&p - s.ports.data()));
     t->ports_.push_back(std::move(lp));
   }
   return t;

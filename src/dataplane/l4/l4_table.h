@@ -52,8 +52,9 @@ struct L4Port {
   uint16_t port = 0;
   ir::Protocol protocol = ir::Protocol::kHttp;
   std::vector<L4Listener> listeners;
-  // TLS Terminate: certificates by SNI (null when none could be loaded: connections are closed).
-  std::shared_ptr<const tls::ServerContextSet> tls;
+  // TLS Terminate: certificates by SNI, owned by the RouteTable (tls/contexts.h); null when none
+  // could be loaded (connections are closed).
+  const tls::ServerContextSet* tls = nullptr;
 };
 
 // True for the protocols this module serves (TLS passthrough/terminate, TCP, UDP).

@@ -207,7 +207,8 @@ std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
     cp.address = p.address;
     cp.port = p.port;
     cp.protocol = p.protocol;
-    if (p.protocol == ir::Protocol::kHttps) cp.tls = tls::serverContextsFor(p, warnings);
+    if (p.protocol == ir::Protocol::kHttps || p.protocol == ir::Protocol::kTlsTerminate)
+      cp.tls = tls::serverContextsFor(p, warnings);
     cp.listeners.reserve(p.http_listeners.size());
     for (const auto& l : p.http_listeners) {
       CompiledListener cl;

@@ -47,6 +47,7 @@ bool sameBackendTls(const ir::BackendTls& a, const ir::BackendTls& b) {
 }
 
 struct ServerEntry {
+  ir::Protocol protocol = ir::Protocol::kHttps;
   std::vector<ir::TlsConfig> configs;
   std::shared_ptr<const ServerContextSet> set;
 };
@@ -86,11 +87,18 @@ std::shared_ptr<const ServerContextSet> serverContextsFor(const ir::Port& port,
   auto key = std::make_pair(port.address, port.port);
   auto& cache = serverCache();
   auto it = cache.find(key);
-  if (it != cache.end() && it->second.set && sameTls(it->second.configs, port.tls)) {
+  if (it != cache.end() && it->second.set && it->second.protocol == port.protocol &&
+      sameTls(it->second.configs, port.tls)) {
     return it->second.set;
   }
   ServerOptions opts;
-  opts.alpn = httpsAlpn();
+  // A TLS listener in Terminate mode forwards the plaintext to a TCP backend (TLSRoute): it
+  // offers no ALPN protocol, so a client does not believe it negotiated HTTP (RFC 7301 section
+  // 3.2 lets a server ignore the extension).
+  if (port.protocol == ir::Protocol::kHttps)
+    opts.alpn = httpsAlpn();
+  else
+    opts.alpn.clear();
   opts.ticket_keys = processTicketKeys();
   std::vector<std::string> w;
   auto built = ServerContextSet::build(port.tls, opts, &w);
@@ -105,7 +113,7 @@ std::shared_ptr<const ServerContextSet> serverContextsFor(const ir::Port& port,
     cache.erase(key);
     return nullptr;
   }
-  cache[key] = ServerEntry{port.tls, *built};
+  cache[key] = ServerEntry{port.protocol, port.tls, *built};
   return *built;
 }
 

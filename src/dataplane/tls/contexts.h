@@ -1,4 +1,4 @@
-// The OpenSSL contexts of one snapshot: a ServerContextSet per HTTPS port and a ClientContext per
+// The OpenSSL contexts of one snapshot: a ServerContextSet per HTTPS/TLS-terminate port and a ClientContext per
 // backend with BackendTLSPolicy, built when the RouteTable is built (control thread) and kept in
 // it, so that a new snapshot (e.g. a Secret with a rotated certificate) gives new connections the
 // new contexts while open connections keep the ones their SSL was created from.
@@ -27,7 +27,7 @@ namespace gantry::dataplane::tls {
 // http2::serveHttp2, RFC 9113 3.2) then "http/1.1".
 const std::vector<std::string>& httpsAlpn();
 
-// The contexts for an HTTPS port (nullptr with a warning when no certificate is usable: the
+// The contexts for an HTTPS or TLS-terminate port (nullptr with a warning when no certificate is usable: the
 // port then refuses TLS connections, its listeners' status already says why).
 std::shared_ptr<const ServerContextSet> serverContextsFor(const ir::Port& port,
                                                           std::vector<std::string>* warnings);
