@@ -766,8 +766,9 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
   ri.query = query;
   ri.headers = &s.headers;
   const CompiledRule* rule = table->route(table->findPort(ss.port().address, ss.port().port), ri);
-  if (grpc::isGrpcRequest(s)) {
-    // gRPC (GRPCRoute, or an HTTPRoute carrying gRPC): HTTP/2 upstream, gRPC-shaped errors.
+  if ((rule == nullptr || rule->ir->grpc) && grpc::isGrpcRequest(s)) {
+    // gRPC on a GRPCRoute (or on no route): HTTP/2 upstream, gRPC-shaped errors. An HTTPRoute
+    // carrying gRPC takes the HTTPRoute path below (its filters apply), to an h2c backend.
     co_await grpc::serveGrpc(ss, s, *table, *lt.get(), rule, s.authority, path, query, has_query,
                              start_ms);
     co_return;
@@ -847,7 +848,7 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
     // h2c backend (appProtocol kubernetes.io/h2c): a stream of the worker's HTTP/2 pool.
     co_await grpc::forwardHttp2(ss, s, *table, *lt.get(), *rule, bi,
                                 table->backend(static_cast<uint32_t>(bidx)), s.authority, path,
-                                query, has_query, start_ms, false);
+                                query, has_query, start_ms, grpc::isGrpcRequest(s));
     co_return;
   }
   co_await proxy(ss, s, *table, *lt.get(), *rule, table->backend(static_cast<uint32_t>(bidx)), bf,
