@@ -65,6 +65,8 @@ class Backend:
             def server_stream(req, ctx):
                 n = int(req.decode())
                 record({"n": n})
+                # Runs when the call ends; the long stream only ends early when it is cancelled.
+                ctx.add_callback(lambda: (not ctx.is_active()) and self.cancelled.set())
                 for i in range(n):
                     if not ctx.is_active():
                         self.cancelled.set()
@@ -373,6 +375,10 @@ def test_example_grpc(tmp_path, start_gantry):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                for p, n in ((p1, "v1"), (p2, "v2"))]
     try:
+        from conftest import wait_port
+
+        for p in (p1, p2):  # both example servers up before any call
+            assert wait_port("127.0.0.1", p, 15), f"example server on {p} did not start"
         start_gantry(config_dir=dst, wait_ports=[("127.0.0.1", gw)])
         ch = grpc.insecure_channel(f"127.0.0.1:{gw}",
                                    options=[("grpc.default_authority", "grpc.example.com")])
