@@ -269,3 +269,38 @@ def test_example_external_auth(tmp_path, start_gantry, make_echo):
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+def _curl_h2(port, path, headers=()):
+    import subprocess
+    cmd = ["curl", "-s", "--http2-prior-knowledge", "-D", "-", "-H", "Host: api.example",
+           f"http://127.0.0.1:{port}{path}"]
+    for h in headers:
+        cmd[1:1] = ["-H", h]
+    out = subprocess.run(cmd, capture_output=True, timeout=20, check=True).stdout.decode()
+    head, _, body = out.partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    assert lines[0].startswith("HTTP/2 "), lines[0]
+    hdrs = {}
+    for ln in lines[1:]:
+        k, _, v = ln.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    return int(lines[0].split()[1]), hdrs, body
+
+
+def test_http2_clients_are_checked_too(tmp_path, start_gantry, make_echo, auth):
+    """The check is not skipped for HTTP/2 (h2c prior knowledge) clients."""
+    s, echo = setup(tmp_path, start_gantry, make_echo, auth, allowed_response_headers=["x-auth-user"])
+    echo.reset()
+    status, headers, body = _curl_h2(s.port, "/api/items")
+    assert status == 401
+    assert headers["www-authenticate"] == 'Bearer realm="gantry-test"'
+    assert json.loads(body) == {"error": "unauthenticated"}
+    assert not echo.requests
+    status, _, body = _curl_h2(s.port, "/api/items?x=1",
+                               ["Authorization: Bearer good", "X-Auth-User: mallory"])
+    assert status == 200, body
+    seen = json.loads(body)
+    assert seen["target"] == "/api/items?x=1"
+    assert header_values(seen["headers"], "x-auth-user") == ["alice"]
+    assert auth.checks[-1]["path"] == "/check/api/items?x=1"

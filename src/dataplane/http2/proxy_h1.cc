@@ -12,6 +12,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <span>
 
+#include "dataplane/filters/ext_authz.h"
 #include "dataplane/filters/path_modifier.h"
 #include "dataplane/filters/rule_filters.h"
 #include "dataplane/grpc/grpc_proxy.h"
@@ -780,6 +781,51 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
   if (rule->ir->direct_status != 0) {
     ss.respondLocal(s, rule->ir->direct_status, "");
     co_return;
+  }
+  // ExternalAuth (filters/ext_authz.h) before every other filter, failing closed, as for HTTP/1.
+  // The allowed auth response fields replace the client's in s.headers, so that every upstream
+  // path below (HTTP/1.1 or h2c) forwards them; `auth_fields` keeps their bytes alive.
+  std::vector<std::pair<std::string, std::string>> auth_fields;
+  if (rule->ext_auth != nullptr) {
+    if (rule->ext_auth_backend < 0) {
+      ss.respondLocal(s, 500, "authorization backend unavailable\n");
+      co_return;
+    }
+    const auto abi = static_cast<uint32_t>(rule->ext_auth_backend);
+    filters::AuthRequest areq{s.method, path, query, has_query, s.authority, &s.headers};
+    filters::AuthResult ares;
+    {
+      StreamEntry ae(w);
+      co_await filters::checkExternalAuth(w, ae.e, table->backend(abi), lt->backend_rr[abi],
+                                          *rule->ext_auth, areq, &ares);
+      if (ae.e.killed || s.aborted()) co_return;
+    }
+    if (ares.kind == filters::AuthResult::Kind::kError) {
+      ss.respondLocal(s, 403, "external authorization failed\n");
+      co_return;
+    }
+    if (ares.kind == filters::AuthResult::Kind::kDeny) {
+      std::vector<Field> fields;
+      for (const auto& [name, value] : ares.headers) {
+        if (name == "date" || name == "server") continue;
+        fields.push_back({name, value});
+      }
+      const bool bodyless = ares.status == 204 || ares.status == 304 || ares.status < 200;
+      std::string len = std::to_string(ares.body.size());
+      if (!bodyless) fields.push_back({"content-length", len});
+      const bool send_body = !bodyless && s.method != "HEAD" && !ares.body.empty();
+      if (ss.submitResponse(s, ares.status, fields, send_body) && send_body) {
+        ss.appendBody(s, ares.body);
+        ss.endBody(s);
+      }
+      co_return;
+    }
+    auth_fields = std::move(ares.headers);
+    std::erase_if(s.headers, [&](const http1::Header& h) {
+      return std::any_of(auth_fields.begin(), auth_fields.end(),
+                         [&](const auto& a) { return http1::iequals(a.first, h.name); });
+    });
+    for (const auto& [name, value] : auth_fields) s.headers.push_back({name, value});
   }
   // HTTPRoute filters answered by the gateway itself (dataplane/filters/rule_filters.h), as for
   // HTTP/1.
