@@ -179,7 +179,17 @@ Session::~Session() {
     tls::shutdownFd(ssl_.get());
     ssl_.reset();  // before the socket closes: the SSL holds the fd number
   }
+  // Orderly close: FIN first, then discard what the peer already sent (e.g. a PING right behind
+  // its GOAWAY), so that closing with unread input does not turn into a TCP RST that could
+  // destroy our last frames before the client reads them (RFC 9113 6.8; RFC 9112 9.6 for the
+  // same problem in HTTP/1.1).
   asio::error_code ec;
+  sock_.shutdown(tcp::socket::shutdown_send, ec);
+  char sink[4096];
+  for (int i = 0; i < 64; ++i) {
+    size_t n = sock_.read_some(asio::buffer(sink), ec);
+    if (ec || n == 0) break;
+  }
   sock_.close(ec);
   w_.unregisterConn(&entry_);
 }
