@@ -11,9 +11,9 @@
 // std::shared_ptr<const Snapshot> to every worker (server/). It is never mutated after publication.
 //
 // Serialised form: ir/json.h converts a Snapshot to and from JSON (stable field names, documented
-// there), so that a separate proxy process (Kubernetes mode: one data plane per Gateway) can receive
-// exactly what standalone mode builds in-process. Adding a field here means adding it to ir/json.cc
-// and to the round-trip test (tests/unit/ir).
+// there), so that a separate proxy process (Kubernetes mode: one data plane per Gateway) can
+// receive exactly what standalone mode builds in-process. Adding a field here means adding it to
+// ir/json.cc and to the round-trip test (tests/unit/ir).
 #pragma once
 
 #include <cstdint>
@@ -29,23 +29,24 @@ namespace gantry::ir {
 // ---------------------------------------------------------------------------------------------
 
 struct Endpoint {
-  std::string address;  // IPv4/IPv6 literal, or a DNS name (ExternalName) resolved by the data plane
+  // IPv4/IPv6 literal, or a DNS name (ExternalName) resolved by the data plane.
+  std::string address;
   uint16_t port = 0;
   uint32_t weight = 1;
 };
 
 enum class AppProtocol : uint8_t {
-  kHttp1,      // default
-  kH2c,        // kubernetes.io/h2c
-  kWebSocket,  // kubernetes.io/ws
+  kHttp1,         // default
+  kH2c,           // kubernetes.io/h2c
+  kWebSocket,     // kubernetes.io/ws
   kWebSocketTls,  // kubernetes.io/wss
-  kHttp2Tls,   // h2 over TLS (BackendTLSPolicy)
+  kHttp2Tls,      // h2 over TLS (BackendTLSPolicy)
 };
 
 // TLS to the backend (BackendTLSPolicy).
 struct BackendTls {
-  std::string sni;                       // validation.hostname
-  std::vector<std::string> ca_pems;      // CA bundles; empty + use_system_cas = well-known CAs
+  std::string sni;                   // validation.hostname
+  std::vector<std::string> ca_pems;  // CA bundles; empty + use_system_cas = well-known CAs
   bool use_system_cas = false;
   std::vector<std::string> subject_alt_names;  // if non-empty, one must match (else sni must)
 };
@@ -147,7 +148,7 @@ struct ExternalAuth {
   std::string path_prefix;  // HTTPAuthConfig.path
   std::vector<std::string> allowed_request_headers;   // lower-cased; empty = only the fixed set
   std::vector<std::string> allowed_response_headers;  // lower-cased; empty = all but Host
-  uint32_t forward_body_max = 0;  // ForwardBody.maxSize; 0 = body not forwarded
+  uint32_t forward_body_max = 0;                      // ForwardBody.maxSize; 0 = body not forwarded
 };
 
 enum class FilterType : uint8_t {
@@ -257,8 +258,8 @@ struct TlsConfig {
 // ---------------------------------------------------------------------------------------------
 
 struct L4Route {
-  std::string route;                     // "<kind>/<namespace>/<name>"
-  std::vector<std::string> hostnames;    // SNI match for TLS passthrough; empty = any
+  std::string route;                   // "<kind>/<namespace>/<name>"
+  std::vector<std::string> hostnames;  // SNI match for TLS passthrough; empty = any
   std::vector<WeightedBackend> backends;
   // The listener this entry is attached to ("<gateway namespace>/<gateway name>/<listener name>")
   // and that listener's hostname ("" any, "*.x.com", exact). Entries of one listener are

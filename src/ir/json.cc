@@ -848,11 +848,11 @@ bool readTlsConfig(Reader& r, element e, const std::string& p, TlsConfig& t) {
 
 bool readPort(Reader& r, element e, const std::string& p, Port& v) {
   auto readL4 = [](Reader& r, element e, const std::string& p, L4Route& l) {
-    return r.object(e, p,
-                    {str(r, "route", l.route), strs(r, "hostnames", l.hostnames),
-                     list(r, "backends", l.backends, readWeightedBackend),
-                     str(r, "listener", l.listener),
-                     str(r, "listener_hostname", l.listener_hostname)});
+    return r.object(
+        e, p,
+        {str(r, "route", l.route), strs(r, "hostnames", l.hostnames),
+         list(r, "backends", l.backends, readWeightedBackend), str(r, "listener", l.listener),
+         str(r, "listener_hostname", l.listener_hostname)});
   };
   return r.object(
       e, p,

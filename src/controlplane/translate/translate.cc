@@ -1979,8 +1979,7 @@ void Translator::httpRoute(const api::HttpRoute& route, RouteCtx& rc,
                 " (requests to them get HTTP 500)";
   }
   if (auth_unresolved > 0 && invalid_rules + auth_unresolved < spec_rules.size()) {
-    partially += (partially.empty() ? "" : "; ") + std::string("Rule(s) ") +
-                 auth_unresolved_rules +
+    partially += (partially.empty() ? "" : "; ") + std::string("Rule(s) ") + auth_unresolved_rules +
                  ": ExternalAuth backendRef does not resolve (requests to them get HTTP 500)";
   }
   writeRouteStatus(rc, parents, ref_problem, rule_problem, all_invalid, partially);
@@ -2049,8 +2048,8 @@ void Translator::grpcRoute(const api::GrpcRoute& route, RouteCtx& rc,
           x.path.type = ir::PathMatchType::kRegularExpression;
           // Each side is grouped, so that an alternation ("a|b") stays inside its own part of
           // the path instead of splitting the whole pattern.
-          x.path.value = "/(?:" + mm.service.value_or("[^/]+") + ")/(?:" +
-                         mm.method.value_or("[^/]+") + ")";
+          x.path.value =
+              "/(?:" + mm.service.value_or("[^/]+") + ")/(?:" + mm.method.value_or("[^/]+") + ")";
         } else if (mm.service && mm.method) {
           x.path.type = ir::PathMatchType::kExact;
           x.path.value = "/" + *mm.service + "/" + *mm.method;

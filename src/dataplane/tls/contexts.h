@@ -1,7 +1,7 @@
-// The OpenSSL contexts of one snapshot: a ServerContextSet per HTTPS/TLS-terminate port and a ClientContext per
-// backend with BackendTLSPolicy, built when the RouteTable is built (control thread) and kept in
-// it, so that a new snapshot (e.g. a Secret with a rotated certificate) gives new connections the
-// new contexts while open connections keep the ones their SSL was created from.
+// The OpenSSL contexts of one snapshot: a ServerContextSet per HTTPS/TLS-terminate port and a
+// ClientContext per backend with BackendTLSPolicy, built when the RouteTable is built (control
+// thread) and kept in it, so that a new snapshot (e.g. a Secret with a rotated certificate) gives
+// new connections the new contexts while open connections keep the ones their SSL was created from.
 //
 // Building a context parses PEM and keys, which is far slower than the rest of a publish; most
 // publishes change routes, not certificates. So the last context built for each port (address,
@@ -27,8 +27,8 @@ namespace gantry::dataplane::tls {
 // http2::serveHttp2, RFC 9113 3.2) then "http/1.1".
 const std::vector<std::string>& httpsAlpn();
 
-// The contexts for an HTTPS or TLS-terminate port (nullptr with a warning when no certificate is usable: the
-// port then refuses TLS connections, its listeners' status already says why).
+// The contexts for an HTTPS or TLS-terminate port (nullptr with a warning when no certificate is
+// usable: the port then refuses TLS connections, its listeners' status already says why).
 std::shared_ptr<const ServerContextSet> serverContextsFor(const ir::Port& port,
                                                           std::vector<std::string>* warnings);
 
