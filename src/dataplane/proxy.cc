@@ -1042,8 +1042,10 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
   const bool close_local = x.has_body || !x.keep_alive || w_.draining();
   const ir::Rule& rule = *x.rule->ir;
   uint32_t& rr = x.table->backend_rr[static_cast<size_t>(&backend - &x.table->table->backend(0))];
-  if (backend.ir->app_protocol == ir::AppProtocol::kH2c) {
-    // h2c backend (appProtocol kubernetes.io/h2c): one stream of the worker's HTTP/2 pool.
+  if (backend.ir->app_protocol == ir::AppProtocol::kH2c ||
+      backend.ir->app_protocol == ir::AppProtocol::kHttp2Tls) {
+    // h2c backend (appProtocol kubernetes.io/h2c), or h2 over TLS (the same with a
+    // BackendTLSPolicy): one stream of the worker's HTTP/2 pool.
     struct Down final : upstream::Downstream {
       explicit Down(Conn& c) : c(c) {}
       awaitable<ssize_t> read(ByteBuf& b) override { return c.readDown(b); }

@@ -149,7 +149,11 @@ struct Forward {
           }
           break;
         case upstream::H2EventType::kConnectFailed:
-          error(Status::kUnavailable, 503, "upstream connect error");
+          if (up.tlsFailed()) {
+            error(Status::kUnavailable, 502, "upstream TLS error");  // BackendTLSPolicy
+          } else {
+            error(Status::kUnavailable, 503, "upstream connect error");
+          }
           break;
         default:
           error(Status::kUnavailable, 502, "upstream reset");

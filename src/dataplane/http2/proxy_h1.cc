@@ -890,8 +890,10 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
       cors_applied = true;
     }
   }
-  if (table->backend(static_cast<uint32_t>(bidx)).ir->app_protocol == ir::AppProtocol::kH2c) {
-    // h2c backend (appProtocol kubernetes.io/h2c): a stream of the worker's HTTP/2 pool.
+  if (const ir::AppProtocol ap = table->backend(static_cast<uint32_t>(bidx)).ir->app_protocol;
+      ap == ir::AppProtocol::kH2c || ap == ir::AppProtocol::kHttp2Tls) {
+    // h2c backend (appProtocol kubernetes.io/h2c) or h2 over TLS (BackendTLSPolicy): a stream of
+    // the worker's HTTP/2 pool.
     co_await grpc::forwardHttp2(ss, s, *table, *lt.get(), *rule, bi,
                                 table->backend(static_cast<uint32_t>(bidx)), s.authority, path,
                                 query, has_query, start_ms, grpc::isGrpcRequest(s));

@@ -129,10 +129,14 @@ std::shared_ptr<const ClientContext> clientContextFor(const ir::Backend& backend
     return it->second.ctx;
   }
   ClientOptions opts;
-  // The only upstream TLS path today is HTTP/1.1 (proxy.cc): offer exactly that, also to
-  // h2-over-TLS backends (kHttp2Tls), so that a backend speaking both never picks h2 for a
-  // connection we then write HTTP/1.1 to. The HTTP/2 client will want {"h2"} here.
-  opts.alpn = {"http/1.1"};
+  // Offer exactly the protocol that will be written on the connection (RFC 7301): "h2" for the
+  // HTTP/2 client (upstream/h2_client.h: GRPCRoute backends and appProtocol kubernetes.io/h2c
+  // with a BackendTLSPolicy), "http/1.1" for the HTTP/1.1 path, so that a backend speaking both
+  // never picks the other one.
+  if (backend.app_protocol == ir::AppProtocol::kHttp2Tls)
+    opts.alpn = {"h2"};
+  else
+    opts.alpn = {"http/1.1"};
   auto built = ClientContext::build(*backend.tls, opts);
   if (!built) {
     if (warnings) {

@@ -222,6 +222,11 @@ struct Bridge {
       }
       switch (ev.type) {
         case H2EventType::kConnectFailed:
+          // A backend reached whose TLS handshake failed (BackendTLSPolicy verification): 502,
+          // as on the HTTP/1.1 upstream path.
+          if (stream.tlsFailed()) {
+            co_return co_await localResponse(502, "upstream TLS error\n", close_local);
+          }
           co_return co_await localResponse(503, "upstream connect error\n", close_local);
         case H2EventType::kTimeout:
           co_return co_await localResponse(504, "upstream timeout\n", true);

@@ -13,6 +13,9 @@
 #include <chrono>
 #include <cstring>
 
+#include "dataplane/tls/backend_sessions.h"
+#include "dataplane/tls/client_context.h"
+#include "dataplane/tls/fd_tls.h"
 #include "dataplane/worker.h"
 
 namespace gantry::dataplane::upstream {
@@ -64,6 +67,8 @@ class H2Conn : public std::enable_shared_from_this<H2Conn> {
       : pool_(pool), io_(io), sock_(io), ep_(ep), wtimer_(io), ctimer_(io) {}
   ~H2Conn() {
     if (session_ != nullptr) nghttp2_session_del(session_);
+    // Before the socket (a member, destroyed after this body): the SSL only holds its fd number.
+    if (ssl_ != nullptr) SSL_free(ssl_);
   }
   H2Conn(const H2Conn&) = delete;
   H2Conn& operator=(const H2Conn&) = delete;
@@ -119,10 +124,22 @@ class H2Conn : public std::enable_shared_from_this<H2Conn> {
   bool writer_waiting_ = false;
   asio::steady_timer ctimer_;  // connect timeout
   std::string wbuf_;
+  // h2 over TLS (kHttp2Tls): the backend's client context, set before start(); the SSL exists
+  // once the TCP connection is up. The session slot belongs to the worker (tls::BackendSessions).
+  std::shared_ptr<const tls::ClientContext> tls_;
+  tls::ClientSessionSlot* slot_ = nullptr;
+  std::string backend_name_;  // for logs
+  SSL* ssl_ = nullptr;
+  bool tls_failed_ = false;  // the handshake (not the TCP connect) failed
 
  private:
   static awaitable<void> run(std::shared_ptr<H2Conn> self, uint32_t connect_timeout_ms);
   static awaitable<void> writer(std::shared_ptr<H2Conn> self);
+  static awaitable<bool> handshake(H2Conn& c);
+  // Plain or TLS I/O on the connected socket: bytes moved (> 0), 0 on EOF, -1 on error; waits
+  // for readiness itself.
+  static awaitable<ssize_t> readSome(H2Conn& c, uint8_t* buf, size_t n);
+  static awaitable<bool> writeAll(H2Conn& c);
 
   static int onHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
                       size_t namelen, const uint8_t* value, size_t valuelen, uint8_t flags,
@@ -187,29 +204,34 @@ awaitable<void> H2Conn::run(std::shared_ptr<H2Conn> self, uint32_t connect_timeo
       conn->sock_.cancel(ignore);
     });
     auto [cec] = co_await c.sock_.async_connect(c.ep_, kNoThrow);
-    c.ctimer_.cancel();
+    if (!c.tls_ || cec) c.ctimer_.cancel();  // with TLS it also bounds the handshake
     ec = cec;
   }
   if (ec || c.state_ != State::kConnecting) {
+    c.ctimer_.cancel();
     spdlog::debug("h2 upstream connect to {}:{} failed: {}", c.ep_.address().to_string(),
                   c.ep_.port(), ec.message());
     c.fail();
     co_return;
   }
   c.sock_.set_option(tcp::no_delay(true), ec);
+  if (c.tls_ && !co_await handshake(c)) {
+    c.fail();
+    co_return;
+  }
   c.state_ = State::kReady;
   c.idle_since_ms_ = steadyMs();
   asio::co_spawn(c.io_, writer(self), asio::detached);
 
   std::unique_ptr<uint8_t[]> buf(new uint8_t[kReadChunk]);
   while (c.state_ == State::kReady) {
-    auto [rec, n] = co_await c.sock_.async_read_some(asio::buffer(buf.get(), kReadChunk), kNoThrow);
+    ssize_t n = co_await readSome(c, buf.get(), kReadChunk);
     if (c.state_ != State::kReady) break;
-    if (rec || n == 0) {
+    if (n <= 0) {
       c.fail();
       break;
     }
-    ssize_t rv = nghttp2_session_mem_recv(c.session_, buf.get(), n);
+    ssize_t rv = nghttp2_session_mem_recv(c.session_, buf.get(), static_cast<size_t>(n));
     if (rv < 0) {
       spdlog::debug("h2 upstream {}:{}: {}", c.ep_.address().to_string(), c.ep_.port(),
                     nghttp2_strerror(static_cast<int>(rv)));
@@ -247,13 +269,80 @@ awaitable<void> H2Conn::writer(std::shared_ptr<H2Conn> self) {
       c.writer_waiting_ = false;
       continue;
     }
-    auto [ec, n] = co_await asio::async_write(c.sock_, asio::buffer(c.wbuf_), kNoThrow);
-    if (ec) {
+    if (!co_await writeAll(c)) {
       c.fail();
       co_return;
     }
     c.wbuf_.clear();
   }
+}
+
+awaitable<bool> H2Conn::handshake(H2Conn& c) {
+  // The connect timer is still armed: the handshake is part of the connect timeout.
+  c.ssl_ = c.tls_->newSsl(c.slot_);
+  if (c.ssl_ == nullptr || !tls::attachFd(c.ssl_, c.sock_)) co_return false;
+  asio::error_code ec = co_await tls::handshakeFd(c.ssl_, c.sock_);
+  c.ctimer_.cancel();
+  if (c.state_ != State::kConnecting) co_return false;
+  if (ec) {
+    // Verification failures (CA, hostname, subjectAltNames) say why; a timeout is a timeout.
+    const long verify = SSL_get_verify_result(c.ssl_);
+    SSL_set_quiet_shutdown(c.ssl_, 1);
+    c.tls_failed_ = ec != asio::error::operation_aborted;
+    spdlog::warn("backend {} at {}:{}: TLS handshake failed: {}", c.backend_name_,
+                 c.ep_.address().to_string(), c.ep_.port(),
+                 verify != X509_V_OK ? X509_verify_cert_error_string(verify)
+                 : c.tls_failed_     ? "handshake error"
+                                     : "timeout");
+    co_return false;
+  }
+  // RFC 9113 3.2: "h2" is negotiated with ALPN. The backend was declared HTTP/2 (appProtocol,
+  // GRPCRoute), so a server that selects nothing still gets HTTP/2; one that selected another
+  // protocol cannot happen (only "h2" is offered).
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_len = 0;
+  SSL_get0_alpn_selected(c.ssl_, &alpn, &alpn_len);
+  if (alpn_len == 0) {
+    spdlog::debug("backend {}: no ALPN selected, speaking h2 as declared", c.backend_name_);
+  }
+  co_return true;
+}
+
+awaitable<ssize_t> H2Conn::readSome(H2Conn& c, uint8_t* buf, size_t n) {
+  if (c.ssl_ == nullptr) {
+    auto [ec, got] = co_await c.sock_.async_read_some(asio::buffer(buf, n), kNoThrow);
+    co_return ec ? (ec == asio::error::eof ? 0 : -1) : static_cast<ssize_t>(got);
+  }
+  for (;;) {
+    tls::IoResult r = tls::tryRead(c.ssl_, reinterpret_cast<char*>(buf), n);
+    if (r.n > 0) co_return static_cast<ssize_t>(r.n);
+    if (r.closed) co_return 0;
+    if (r.error) co_return -1;
+    auto [ec] = co_await c.sock_.async_wait(
+        r.want == tls::IoWant::kWrite ? tcp::socket::wait_write : tcp::socket::wait_read, kNoThrow);
+    if (ec || c.state_ != State::kReady) co_return -1;
+  }
+}
+
+awaitable<bool> H2Conn::writeAll(H2Conn& c) {
+  if (c.ssl_ == nullptr) {
+    auto [ec, n] = co_await asio::async_write(c.sock_, asio::buffer(c.wbuf_), kNoThrow);
+    co_return !ec;
+  }
+  size_t off = 0;
+  while (off < c.wbuf_.size()) {
+    tls::IoResult r = tls::tryWrite(c.ssl_, c.wbuf_.data() + off, c.wbuf_.size() - off);
+    if (r.n > 0) {
+      off += r.n;
+      continue;
+    }
+    if (r.closed || r.error) co_return false;
+    // A retry passes the same bytes (wbuf_ does not change while this waits).
+    auto [ec] = co_await c.sock_.async_wait(
+        r.want == tls::IoWant::kRead ? tcp::socket::wait_read : tcp::socket::wait_write, kNoThrow);
+    if (ec || c.state_ != State::kReady) co_return false;
+  }
+  co_return true;
 }
 
 void H2Conn::fail() {
@@ -262,6 +351,8 @@ void H2Conn::fail() {
   state_ = State::kDead;
   auto keep = shared_from_this();
   if (pool_ != nullptr) pool_->remove(this);
+  // RFC 8446 6.1: close_notify before the FIN (best effort; not after a failed handshake).
+  if (ssl_ != nullptr && !connecting) tls::shutdownFd(ssl_);
   asio::error_code ec;
   sock_.close(ec);
   ctimer_.cancel();
@@ -274,6 +365,7 @@ void H2Conn::fail() {
     s->id_ = -1;
     if (connecting) {
       // Nothing was sent: try the next endpoint.
+      if (tls_failed_) s->tls_failed_ = true;
       ++s->endpoint_attempts_;
       s->attach();
     } else {
@@ -289,7 +381,8 @@ bool H2Conn::submit(H2Stream* s) {
   std::vector<nghttp2_nv> nva;
   nva.reserve(r.headers.size() + 4);
   nva.push_back(makeNv(":method", r.method));
-  nva.push_back(makeNv(":scheme", r.scheme));
+  // RFC 9113 8.3.1: the scheme of the request as it goes out: https over TLS.
+  nva.push_back(makeNv(":scheme", tls_ ? std::string_view("https") : std::string_view(r.scheme)));
   if (!r.authority.empty()) nva.push_back(makeNv(":authority", r.authority));
   nva.push_back(makeNv(":path", r.path));
   for (const auto& h : r.headers) nva.push_back(makeNv(h.name, h.value));
@@ -468,6 +561,11 @@ H2Stream::~H2Stream() {
 
 void H2Stream::attach() {
   const size_t n = backend_.endpoints.size();
+  if (backend_.tlsRequired() && !backend_.tls) {
+    // BackendTLSPolicy whose context could not be built (bad CA bundle): never clear text.
+    connect_failed_ = true;
+    return;
+  }
   for (;;) {
     if (n == 0 || endpoint_attempts_ >= std::min<size_t>(n, kMaxEndpointAttempts)) {
       connect_failed_ = true;
@@ -485,7 +583,7 @@ void H2Stream::attach() {
     }
     const tcp::endpoint& ep = backend_.endpoints[(start_endpoint_ + endpoint_attempts_) % n];
     bool reused = false;
-    std::shared_ptr<H2Conn> c = pool_.connFor(ep, &reused);
+    std::shared_ptr<H2Conn> c = pool_.connFor(ep, backend_, &reused);
     if (c == nullptr) {
       ++endpoint_attempts_;
       continue;
@@ -683,6 +781,7 @@ H2Pool::~H2Pool() {
   for (auto& [ep, list] : conns_) {
     for (auto& c : list) {
       c->pool_ = nullptr;
+      if (c->ssl_ != nullptr) tls::ClientSessionSlot::detach(c->ssl_);  // the worker's slots go
       asio::error_code ec;
       c->sock_.close(ec);
     }
@@ -702,16 +801,25 @@ std::unique_ptr<H2Stream> H2Pool::open(const CompiledBackend& backend, uint32_t*
   return s;
 }
 
-std::shared_ptr<H2Conn> H2Pool::connFor(const tcp::endpoint& ep, bool* reused) {
+std::shared_ptr<H2Conn> H2Pool::connFor(const tcp::endpoint& ep, const CompiledBackend& backend,
+                                        bool* reused) {
   auto& list = conns_[ep];
+  // A TLS connection is only shared by streams under the client context it was verified with
+  // (BackendTLSPolicy changes give a new context); a clear-text one only by clear-text streams.
+  const tls::ClientContext* ctx = backend.tls.get();
   for (auto& c : list) {
-    if (c->acceptsStreams()) {
+    if (c->tls_.get() == ctx && c->acceptsStreams()) {
       *reused = c->streams_served_ > 0;
       return c;
     }
   }
   auto c = std::make_shared<H2Conn>(this, w_.io(), ep);
   if (!c->init()) return nullptr;
+  if (backend.tls) {
+    c->tls_ = backend.tls;
+    c->slot_ = &w_.backendSessions().slot(backend.ir->name, backend.tls->context());
+    c->backend_name_ = backend.ir->name;
+  }
   auto learned = learned_max_.find(ep);
   if (learned != learned_max_.end()) c->assumed_max_ = std::max<uint32_t>(learned->second, 1);
   list.push_back(c);

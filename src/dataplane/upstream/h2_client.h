@@ -1,5 +1,15 @@
 // Upstream HTTP/2 (RFC 9113) client: multiplexed connections to h2c backends (Service appProtocol
-// kubernetes.io/h2c, and GRPCRoute backends), pooled per worker and per endpoint.
+// kubernetes.io/h2c, and GRPCRoute backends) and to h2-over-TLS backends (the same with a
+// BackendTLSPolicy: ir::AppProtocol::kHttp2Tls), pooled per worker and per endpoint.
+//
+// TLS (RFC 9113 3.2): after the TCP connect, a client handshake under the backend's
+// tls::ClientContext (built with ALPN {"h2"}: the same CA / hostname / subjectAltNames
+// verification and client certificate as the HTTP/1.1 BackendTLS path), within the connect
+// timeout; then every byte goes through OpenSSL (tls/fd_tls.h). A handshake or verification
+// failure counts as a failed connect (next endpoint) and is reported by H2Stream::tlsFailed(). A
+// pooled connection is only reused for the SSL_CTX it was verified under, so a policy change
+// never reuses a connection made under the old one. Sessions are resumed per worker and backend
+// (tls::BackendSessions), as for HTTP/1.1.
 //
 // Framing, HPACK, flow control and the stream state machine are nghttp2's (a client session fed
 // with nghttp2_session_mem_recv and drained with nghttp2_session_mem_send); this file adds the I/O,
@@ -111,6 +121,9 @@ class H2Stream {
   bool endsAfterHeaders() const { return ended_ && recv_buf_.empty() && !trailers_ready_; }
   // Whether the stream went out on a pooled connection that already carried streams.
   bool reused() const { return reused_; }
+  // After kConnectFailed: at least one endpoint was reached but its TLS handshake failed
+  // (verification, protocol): callers answer 502 rather than 503, as the HTTP/1.1 path does.
+  bool tlsFailed() const { return tls_failed_; }
 
  private:
   friend class H2Conn;
@@ -172,6 +185,7 @@ class H2Stream {
   uint32_t close_error_ = 0;
   bool conn_lost_ = false;       // the connection failed under the stream
   bool connect_failed_ = false;  // every endpoint attempt failed to connect
+  bool tls_failed_ = false;      // one of them failed in its TLS handshake
   bool cancelled_ = false;
   // Waiting: the request side (flush) and the response side (next) may wait at the same time.
   Waiter send_wait_;
@@ -205,7 +219,8 @@ class H2Pool {
  private:
   friend class H2Conn;
   friend class H2Stream;
-  std::shared_ptr<H2Conn> connFor(const asio::ip::tcp::endpoint& ep, bool* reused);
+  std::shared_ptr<H2Conn> connFor(const asio::ip::tcp::endpoint& ep, const CompiledBackend& backend,
+                                  bool* reused);
   void remove(H2Conn* c);
 
   struct EndpointHash {

@@ -22,7 +22,10 @@ Per-request behaviour through request headers:
                           connection once its streams are done
   x-h2-reset: 1           answer with RST_STREAM(INTERNAL_ERROR) instead of a response
 
-Constructor options: max_concurrent_streams (SETTINGS_MAX_CONCURRENT_STREAMS, default 100).
+Constructor options: max_concurrent_streams (SETTINGS_MAX_CONCURRENT_STREAMS, default 100);
+tls: an ssl.SSLContext (server side) to serve h2 over TLS instead of h2c -- ALPN "h2" is set on it;
+the record then has "tls": {sni, alpn, version, session_reused, peer_subject} (peer_subject: the
+client certificate's subject as a dict, None without one).
 """
 
 from __future__ import annotations
@@ -69,6 +72,17 @@ class _Conn(asyncio.Protocol):
 
     def connection_made(self, transport):
         self.t = transport
+        self.tls = None
+        sslobj = transport.get_extra_info("ssl_object")
+        if sslobj is not None:
+            peer = sslobj.getpeercert()
+            self.tls = {
+                "sni": getattr(sslobj, "gantry_sni", None),
+                "alpn": sslobj.selected_alpn_protocol(),
+                "version": sslobj.version(),
+                "session_reused": sslobj.session_reused,
+                "peer_subject": (dict(x[0] for x in peer["subject"]) if peer else None),
+            }
         with self.b.lock:
             self.b.connections += 1
             self.num = self.b.connections
@@ -180,6 +194,7 @@ class _Conn(asyncio.Protocol):
             "conn": self.num,
             "stream": s.id,
             "trailers": [[k, v] for k, v in s.trailers],
+            "tls": self.tls,
         }
         with self.b.lock:
             self.b.requests.append(rec)
@@ -222,8 +237,16 @@ class _Conn(asyncio.Protocol):
 
 
 class H2EchoBackend:
-    def __init__(self, name: str = "h2echo", max_concurrent_streams: int = 100):
+    def __init__(self, name: str = "h2echo", max_concurrent_streams: int = 100, tls=None):
         self.name = name
+        self.tls = tls
+        if tls is not None:
+            tls.set_alpn_protocols(["h2"])
+
+            def remember_sni(sslobj, server_name, ctx):
+                sslobj.gantry_sni = server_name
+
+            tls.sni_callback = remember_sni
         self.max_concurrent_streams = max_concurrent_streams
         self.lock = threading.Lock()
         self.requests: list[dict] = []
@@ -244,7 +267,8 @@ class H2EchoBackend:
         asyncio.set_event_loop(self.loop)
 
         async def start():
-            self.server = await self.loop.create_server(lambda: _Conn(self), "127.0.0.1", 0)
+            self.server = await self.loop.create_server(lambda: _Conn(self), "127.0.0.1", 0,
+                                                        ssl=self.tls)
 
         self.loop.run_until_complete(start())
         ready.set()
