@@ -1014,26 +1014,18 @@ void Conn::mirror(Exchange& x) {
   const RequestCtx& c = *ctx_;
   if (x.mirrored || x.rule->mirrors.empty() || !x.body_done || !c.replay.complete()) return;
   x.mirrored = true;
-  const RouteTable& t = *x.table->table;
-  const ir::Rule& rule = *x.rule->ir;
-  const int32_t ref = static_cast<int32_t>(x.rule->backend_refs[x.backend_pos]);
-  for (const CompiledMirror& m : x.rule->mirrors) {
-    if (m.backend_ref >= 0 && m.backend_ref != ref) continue;
-    if (!upstream::sampleFraction(m.numerator, m.denominator, upstream::threadRandom().next()))
-      continue;
-    const CompiledBackend& b = t.backend(static_cast<uint32_t>(m.backend));
-    // Mirrors speak clear-text HTTP/1.1 only: a backend that needs TLS is not mirrored to.
-    if (b.total_weight == 0 || b.tlsRequired()) continue;
-    uint32_t& rr = x.table->backend_rr[static_cast<size_t>(m.backend)];
-    const tcp::endpoint& ep = b.endpoints[pickWeighted(b.cum_weights, b.total_weight, rr)];
-    std::string bytes;
-    bytes.reserve(c.replay.head().size() + c.replay.body().size());
-    bytes.append(c.replay.head()).append(c.replay.body());
-    uint32_t timeout = rule.timeouts.backend_request_ms != 0 ? rule.timeouts.backend_request_ms
-                                                             : upstream::kDefaultMirrorTimeoutMs;
-    upstream::spawnMirror(w_, ep, std::move(bytes), w_.options().upstream_connect_timeout_ms,
-                          timeout, x.is_head);
-  }
+  const uint32_t timeout = upstream::mirrorTimeoutMs(*x.rule->ir);
+  upstream::forEachMirror(
+      *x.table.get(), *x.rule, x.backend_pos, [&](const CompiledBackend& b, uint32_t& rr) {
+        // This path has the request as HTTP/1.1 bytes: clear-text HTTP/1.1 mirrors only (not
+        // h2c ones, nor those that need TLS).
+        if (b.tlsRequired() || b.ir->app_protocol == ir::AppProtocol::kH2c) return;
+        std::string bytes;
+        bytes.reserve(c.replay.head().size() + c.replay.body().size());
+        bytes.append(c.replay.head()).append(c.replay.body());
+        upstream::spawnMirror(w_, upstream::pickMirrorEndpoint(b, rr), std::move(bytes),
+                              w_.options().upstream_connect_timeout_ms, timeout, x.is_head);
+      });
 }
 
 awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {

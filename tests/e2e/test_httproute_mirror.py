@@ -181,3 +181,37 @@ def test_mirror_and_modify_headers(make_echo, start_gantry):
     for name in ("m1", "m2"):
         assert m[name].wait_for(lambda e: len(e.done_requests()) == 1, 5), name
         assert fields(m[name].done_requests()[0]) == want, name
+
+
+# --- HTTP/2 clients (h2c prior knowledge) to HTTP/1.1 backends. ---
+
+def test_h2_client_requests_are_mirrored(make_echo, start_gantry):
+    primary, m, snap, p = _setup(make_echo, start_gantry, ["m1"], [_mirror("m1")])
+    start_gantry(snap)
+    body = os.urandom(30_000)
+    with httpx.Client(base_url=f"http://127.0.0.1:{p.port}", http1=False, http2=True,
+                      timeout=10) as c:
+        for i in range(5):
+            r = c.get(f"/h2?i={i}", headers={"x-test": "h2"})
+            assert r.http_version == "HTTP/2"
+            assert r.status_code == 200 and r.headers["x-echo-backend"] == "primary"
+        r = c.post("/h2-post", content=body)
+        assert r.status_code == 200 and r.json()["body_len"] == len(body)
+    assert m["m1"].wait_for(lambda e: len(e.done_requests()) == 6, 5)
+    recs = m["m1"].done_requests()
+    assert sorted(r["target"] for r in recs if r["method"] == "GET") == sorted(
+        f"/h2?i={i}" for i in range(5))
+    post = [r for r in recs if r["method"] == "POST"][0]
+    assert post["body_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_h2_client_not_slowed_by_a_stuck_mirror(make_echo, start_gantry):
+    primary, m, snap, p = _setup(make_echo, start_gantry, ["slow"], [_mirror("slow")],
+                                 mirror_defaults={"x-echo-sleep-ms": "3000"})
+    start_gantry(snap)
+    with httpx.Client(base_url=f"http://127.0.0.1:{p.port}", http1=False, http2=True,
+                      timeout=10) as c:
+        t0 = time.monotonic()
+        for i in range(4):
+            assert c.get(f"/q{i}").status_code == 200
+        assert time.monotonic() - t0 < 2.0

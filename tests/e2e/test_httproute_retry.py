@@ -139,3 +139,44 @@ def test_no_retry_without_policy(make_echo, start_gantry):
     start_gantry(snap)
     r = _client(p.port).get("/n", headers=_fail(1, "n"))
     assert r.status_code == 500 and echo.fail_counts["n"] == 1
+
+
+# --- HTTP/2 clients (h2c prior knowledge) to HTTP/1.1 backends: the same policy per stream. ---
+
+def _h2(port):
+    return httpx.Client(base_url=f"http://127.0.0.1:{port}", http1=False, http2=True, timeout=10)
+
+
+def test_h2_client_retry_codes_connection_errors_and_body(make_echo, start_gantry):
+    echo = make_echo("echo")
+    snap = Snapshot()
+    snap.backend("echo", [echo])
+    p = snap.http_port()
+    p.route("/", "echo", retry={"codes": [500], "attempts": 2})
+    start_gantry(snap)
+    with _h2(p.port) as c:
+        r = c.get("/a", headers=_fail(2, "h2a"))
+        assert r.http_version == "HTTP/2"
+        assert r.status_code == 200 and echo.fail_counts["h2a"] == 3
+        r = c.get("/b", headers=_fail(5, "h2b"))
+        assert r.status_code == 500 and echo.fail_counts["h2b"] == 3  # 1 request + 2 retries
+        r = c.get("/c", headers=_fail(1, "h2c", "reset"))
+        assert r.status_code == 200 and echo.fail_counts["h2c"] == 2
+        body = os.urandom(40_000)
+        r = c.post("/up", content=body, headers=_fail(2, "h2up"))
+        assert r.status_code == 200 and echo.fail_counts["h2up"] == 3
+        assert r.json()["body_sha256"] == hashlib.sha256(body).hexdigest()
+        big = os.urandom(200_000)  # past the replay bound: streamed, never retried
+        r = c.post("/big", content=big, headers=_fail(5, "h2big"))
+        assert r.status_code == 500 and echo.fail_counts["h2big"] == 1
+
+
+def test_h2_client_refused_endpoint_retried_elsewhere(make_echo, start_gantry):
+    good = make_echo("good")
+    snap = Snapshot()
+    snap.backend("pool", [("127.0.0.1", free_port()), good])
+    p = snap.http_port()
+    p.route("/", "pool", retry={"attempts": 1})
+    start_gantry(snap)
+    with _h2(p.port) as c:
+        assert all(c.get(f"/x{i}").status_code == 200 for i in range(6))

@@ -134,3 +134,41 @@ def test_session_moves_when_its_endpoint_is_down(make_echo, start_gantry):
     for _ in range(4):
         assert httpx.get(_url(p), headers={"cookie": f"gsess={new}"}).headers[
             "x-echo-backend"] == second
+
+
+# --- HTTP/2 clients (h2c prior knowledge) to HTTP/1.1 backends. ---
+
+def _h2():
+    return httpx.Client(http1=False, http2=True, timeout=10)
+
+
+def test_h2_client_cookie_and_header_sessions(make_echo, start_gantry):
+    echoes, snap, p, g = _setup(make_echo, start_gantry, {"type": "Cookie", "name": "gsess"})
+    with _h2() as c:
+        r = c.get(_url(p))
+        assert r.http_version == "HTTP/2"
+        first = r.headers["x-echo-backend"]
+        assert r.headers["set-cookie"].startswith("gsess=")
+        token = c.cookies["gsess"]
+        for _ in range(8):
+            r = c.get(_url(p, "/again"))
+            assert r.headers["x-echo-backend"] == first and "set-cookie" not in r.headers
+        # The same token works on HTTP/1.1 too (one token format for every protocol).
+        r = httpx.get(_url(p), headers={"cookie": f"gsess={token}"})
+        assert r.headers["x-echo-backend"] == first
+    with _h2() as c:  # without the cookie: round robin
+        spread = collections.Counter()
+        for _ in range(9):
+            c.cookies.clear()
+            spread[c.get(_url(p)).headers["x-echo-backend"]] += 1
+        assert len(spread) == 3
+
+
+def test_h2_client_header_session(make_echo, start_gantry):
+    echoes, snap, p, g = _setup(make_echo, start_gantry, {"type": "Header", "name": "x-session"})
+    with _h2() as c:
+        r = c.get(_url(p))
+        token, first = r.headers["x-session"], r.headers["x-echo-backend"]
+        for _ in range(6):
+            r = c.get(_url(p), headers={"x-session": token})
+            assert r.headers["x-echo-backend"] == first and r.headers["x-session"] == token

@@ -103,3 +103,38 @@ def test_backend_request_timeout_per_attempt_is_retried(make_echo, start_gantry)
     r, dt = _timed(c, "/retry", headers={**slow, "x-echo-fail-times": "3", "x-echo-fail-key": "b"})
     assert r.status_code == 504 and dt < 2.5, (r.status_code, dt)
     assert echo.wait_for(lambda e: e.fail_counts.get("b") == 3, 2)
+
+
+# --- HTTP/2 clients (h2c prior knowledge) to HTTP/1.1 backends. ---
+
+def test_h2_client_request_and_backend_timeouts(make_echo, start_gantry):
+    echo = make_echo("echo")
+    snap = Snapshot()
+    snap.backend("echo", [echo])
+    p = snap.http_port()
+    p.route("/request", "echo", timeouts={"request_ms": 500})
+    p.route("/backend", "echo", timeouts={"backend_request_ms": 500})
+    p.route("/retry", "echo", timeouts={"backend_request_ms": 300}, retry={"attempts": 2})
+    p.route("/body", "echo", timeouts={"request_ms": 600})
+    start_gantry(snap)
+    with httpx.Client(base_url=f"http://127.0.0.1:{p.port}", http1=False, http2=True,
+                      timeout=10) as c:
+        assert c.get("/request").status_code == 200
+        for path in ("/request", "/backend"):
+            r, dt = _timed(c, path, headers={"x-echo-sleep-ms": "1500"})
+            assert r.http_version == "HTTP/2"
+            assert r.status_code == 504 and 0.4 <= dt < 1.4, (path, r.status_code, dt)
+        slow = {"x-echo-fail-with": "500", "x-echo-fail-delay-ms": "1000"}
+        r, dt = _timed(c, "/retry", headers={**slow, "x-echo-fail-times": "2",
+                                              "x-echo-fail-key": "h2"})
+        assert r.status_code == 200 and echo.fail_counts["h2"] == 3, (r.status_code, dt)
+        # The request timeout spans the response body: a stalled body is cut (stream reset).
+        t0 = time.monotonic()
+        try:
+            r = c.get("/body", headers={"x-echo-response-bytes": "100000",
+                                        "x-echo-pause-after": "1000", "x-echo-pause-ms": "3000"})
+            truncated = len(r.content) < 100000
+        except httpx.HTTPError:
+            truncated = True
+        assert truncated and time.monotonic() - t0 < 2.5
+        assert c.get("/request").status_code == 200  # the connection is still fine

@@ -20,6 +20,9 @@
 #include "dataplane/http1/syntax.h"
 #include "dataplane/http2/session.h"
 #include "dataplane/tls/server_context.h"
+#include "dataplane/upstream/mirror.h"
+#include "dataplane/upstream/resilience.h"
+#include "dataplane/upstream/session.h"
 
 namespace gantry::dataplane::http2 {
 
@@ -63,10 +66,13 @@ struct StreamEntry {
   StreamEntry& operator=(const StreamEntry&) = delete;
   void setDeadline(uint32_t ms) {
     e.timed_out = false;
-    e.deadline_ms = ms == 0 ? 0 : w.nowMs() + ms;
+    e.deadline_ms = upstream::earliestDeadline(ms == 0 ? 0 : w.nowMs() + ms, cap);
   }
   Worker& w;
   ConnEntry e;
+  // The route's timeouts for the current attempt (upstream::attemptDeadline): no deadline set
+  // above goes past it.
+  int64_t cap = 0;
 };
 
 awaitable<ssize_t> readUp(tcp::socket& s, ConnEntry& e, ByteBuf& b, bool wait_first) {
@@ -229,7 +235,29 @@ struct Exchange {
   const filters::BackendFilters* filters = nullptr;
   std::string_view resp_extra = {};
   bool cors_applied = false;
+  // Route timeouts, retries and session persistence (dataplane/upstream/resilience.h), set by
+  // proxy() per attempt and read by relayResponse().
+  const ir::Rule* rule = nullptr;
+  bool retry_policy = false;   // the rule has a retry policy (it replaces the implicit retry)
+  bool retry_allowed = false;  // another attempt remains after this one
+  bool had_body = false;       // the client sent (or is sending) a request body
+  bool buffered = false;       // the whole request, body included, is in ctx.out (replayable)
+  int64_t request_deadline = 0;
+  upstream::AttemptFailure failure = upstream::AttemptFailure::kNone;
+  std::string session_lines;  // the session field(s) for this attempt's endpoint
+  std::string body_prefix;    // body bytes taken while buffering, sent first by the pump
 };
+
+bool requestExpired(const Exchange& x) {
+  return x.request_deadline != 0 && x.w.nowMs() >= x.request_deadline;
+}
+
+// A failed attempt may be retried only if nothing reached the client yet (checked by the
+// caller), the whole request is replayable, and time and attempts remain (HTTPRouteRetry).
+bool canRetry(const Exchange& x) {
+  return x.retry_allowed && x.buffered && !x.pump_running && x.req_failed == ReqFailure::kNone &&
+         !requestExpired(x) && !x.entry.e.killed && !x.w.draining() && !x.s.aborted();
+}
 
 // Request body: DATA bytes -> upstream (re-framed), then nghttp2_session_consume for exactly what
 // was written, so the client can never have more than one window in flight per stream.
@@ -239,6 +267,19 @@ awaitable<void> requestPump(Exchange& x) {
   std::string piece;
   std::string framed;
   x.body_sent = false;
+  if (!x.body_prefix.empty()) {
+    // What proxy() took while trying to buffer the body for retries and mirrors.
+    std::string_view out = x.body_prefix;
+    if (x.req_framing == Framing::kChunked) {
+      appendHex(framed, x.body_prefix.size());
+      framed.append("\r\n").append(x.body_prefix).append("\r\n");
+      out = framed;
+    }
+    if (!co_await sendAll(x.up->sock, x.entry.e, out)) {
+      x.up_write_failed = true;
+      x.pump_abort = true;
+    }
+  }
   while (!x.pump_abort) {
     if (s.bodyAvailable() > 0) {
       piece.clear();
@@ -368,10 +409,15 @@ awaitable<bool> relayResponse(Exchange& x) {
         co_return false;
       }
       if (x.entry.e.timed_out || x.req_failed == ReqFailure::kTimeout) {
+        if (x.entry.e.timed_out && canRetry(x)) {
+          x.failure = upstream::AttemptFailure::kTimeout;  // backendRequest timeout: retry
+          co_return false;
+        }
         ss.respondLocal(s, 504, "upstream timeout\n");
         co_return false;
       }
-      if (x.reused && !got_any && x.req_framing == Framing::kNone && !retried) {
+      if (x.reused && !got_any && x.req_framing == Framing::kNone && !x.had_body &&
+          !x.retry_policy && !retried) {
         // A pooled connection the upstream closed just as we reused it: nothing was processed,
         // so retry once on a fresh connection (RFC 9112 9.3.1).
         retried = true;
@@ -392,6 +438,10 @@ awaitable<bool> relayResponse(Exchange& x) {
         ub.clear();
         got_any = false;
         continue;
+      }
+      if (canRetry(x)) {
+        x.failure = upstream::AttemptFailure::kReset;  // a connection error: retry
+        co_return false;
       }
       ss.respondLocal(s, 502, "upstream reset\n");
       co_return false;
@@ -437,6 +487,10 @@ awaitable<bool> relayResponse(Exchange& x) {
       continue;
     }
     break;
+  }
+  if (x.rule != nullptr && upstream::retryableStatus(x.rule->retry, status) && canRetry(x)) {
+    x.failure = upstream::AttemptFailure::kStatus;  // HTTPRouteRetry.codes
+    co_return false;
   }
 
   // Same framing rules as for HTTP/1 clients (smuggling defences; 502 on violation).
@@ -494,6 +548,7 @@ awaitable<bool> relayResponse(Exchange& x) {
   std::string added;  // ResponseHeaderModifier and CORS fields
   if (x.filters != nullptr) appendLines(x.filters->response.lines(), added, fields);
   appendLines(x.resp_extra, added, fields);
+  appendLines(x.session_lines, added, fields);
   const bool has_body = in_framing != Framing::kNone;
   if (!ss.submitResponse(s, status, fields, has_body)) co_return false;
   ub.consume(head_len);
@@ -537,11 +592,87 @@ awaitable<bool> relayResponse(Exchange& x) {
   co_return clean&& sp.keepAlive() && ub.empty();
 }
 
+// Connects to `backend`, starting at endpoint `start`: an idle pooled connection, else a new one;
+// a refused endpoint moves on to the next one (nothing was sent yet), at most 3.
+awaitable<bool> connectAny(Exchange& x, const CompiledBackend& backend, uint32_t start,
+                           bool* timed_out) {
+  const size_t n_eps = backend.endpoints.size();
+  for (size_t attempt = 0; attempt < std::min<size_t>(n_eps, 3) && !x.up; ++attempt) {
+    if (requestExpired(x)) break;
+    const tcp::endpoint& ep = backend.endpoints[(start + attempt) % n_eps];
+    x.up = x.w.takeIdleUpstream(ep);
+    if (x.up) {
+      x.reused = true;
+      ++x.w.stats().upstream_reuses;
+      x.entry.e.up = &x.up->sock;
+      co_return true;
+    }
+    if (co_await connectFresh(x, ep, x.connect_timeout_ms, timed_out)) co_return true;
+    if (x.entry.e.killed || x.s.aborted()) co_return false;
+  }
+  co_return x.up != nullptr;
+}
+
+// Takes the request body from the stream into x.body_prefix until it ends or passes the replay
+// bound (upstream::kMaxReplayBody). False when the stream is gone or the client stalled (then
+// answered). Flow control: the bytes are consumed as they are buffered, so the client can send
+// up to the bound without waiting for the upstream.
+awaitable<bool> bufferBody(Exchange& x, bool expect_continue) {
+  Session& ss = x.ss;
+  Stream& s = x.s;
+  const Options& opt = x.w.options();
+  if (expect_continue && s.bodyAvailable() == 0 && !s.body_end) {
+    // RFC 9110 10.1.1: the client waits for this before sending its body.
+    ss.submitInterim(s, 100, {});
+  }
+  std::string& body = x.body_prefix;
+  while (body.size() <= upstream::kMaxReplayBody) {
+    if (s.bodyAvailable() > 0) {
+      size_t n = ss.takeBody(s, body, upstream::kMaxReplayBody + 1 - body.size());
+      ss.consume(s, n);
+      continue;
+    }
+    if (s.body_end) break;
+    if (s.aborted()) co_return false;
+    uint32_t wait_ms = opt.idle_timeout_ms;
+    if (x.request_deadline != 0) {
+      int64_t left = std::max<int64_t>(x.request_deadline - x.w.nowMs(), 1);
+      if (wait_ms == 0 || left < wait_ms) wait_ms = static_cast<uint32_t>(left);
+    }
+    if (!co_await s.req_event.wait(wait_ms) && s.bodyAvailable() == 0 && !s.body_end &&
+        !s.aborted()) {
+      x.w.updateNow();
+      if (requestExpired(x)) {
+        ss.respondLocal(s, 504, "request timeout\n");
+      } else {
+        ss.respondLocal(s, 408, "request body timeout\n");
+      }
+      co_return false;
+    }
+  }
+  x.buffered = s.body_end && s.bodyAvailable() == 0 && body.size() <= upstream::kMaxReplayBody;
+  co_return true;
+}
+
+// RequestMirror for a request that is complete in ctx.out (HTTP/1.1 bytes): HTTP/1.1 mirror
+// backends get a copy; h2c ones and those that need TLS are not mirrored to from this path
+// (docs/request-mirror.md).
+void mirrorBuffered(Exchange& x, LocalTable& lt, const CompiledRule& rule, uint32_t backend_pos) {
+  const uint32_t timeout = upstream::mirrorTimeoutMs(*rule.ir);
+  const bool is_head = x.s.method == "HEAD";
+  upstream::forEachMirror(lt, rule, backend_pos, [&](const CompiledBackend& b, uint32_t& rr) {
+    if (b.tlsRequired() || b.ir->app_protocol == ir::AppProtocol::kH2c) return;
+    upstream::spawnMirror(x.w, upstream::pickMirrorEndpoint(b, rr), x.c.out,
+                          x.w.options().upstream_connect_timeout_ms, timeout, is_head);
+  });
+}
+
 awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTable& lt,
-                      const CompiledRule& rule, const CompiledBackend& backend,
-                      const filters::BackendFilters* bf, std::string_view resp_extra,
-                      bool cors_applied, std::string_view host_value, const std::string& path,
-                      std::string_view query, bool has_query, int64_t start_ms) {
+                      const CompiledRule& rule, uint32_t backend_pos,
+                      const CompiledBackend& backend, const filters::BackendFilters* bf,
+                      std::string_view resp_extra, bool cors_applied, std::string_view host_value,
+                      const std::string& path, std::string_view query, bool has_query,
+                      int64_t start_ms, const upstream::SessionChoice& session) {
   Worker& w = ss.worker();
   const Options& opt = w.options();
   if (backend.tlsRequired()) {
@@ -561,34 +692,37 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
   x.filters = bf;
   x.resp_extra = resp_extra;
   x.cors_applied = cors_applied;
+  x.rule = rule.ir;
 
-  // Upstream connection: pooled, else connect; a refused endpoint moves on to the next one.
-  uint32_t& rr = lt.backend_rr[static_cast<size_t>(&backend - &table.backend(0))];
-  const size_t n_eps = backend.endpoints.size();
-  uint32_t start = pickWeighted(backend.cum_weights, backend.total_weight, rr);
+  // Route timeouts and retries (dataplane/upstream/resilience.h): the request deadline counts
+  // from when the request head was received (start_ms).
+  const ir::Rule& ir_rule = *rule.ir;
+  const bool retry_on = upstream::retryEnabled(ir_rule.retry);
+  if (retry_on || ir_rule.timeouts.request_ms != 0 || ir_rule.timeouts.backend_request_ms != 0) {
+    w.updateNow();
+  }
+  x.request_deadline = upstream::requestDeadline(ir_rule.timeouts, start_ms);
+  x.retry_policy = retry_on;
   x.connect_timeout_ms =
       backend.ir->connect_timeout_ms != 0
           ? std::min(backend.ir->connect_timeout_ms, opt.upstream_connect_timeout_ms)
           : opt.upstream_connect_timeout_ms;
-  bool timed_out_connect = false;
-  for (size_t attempt = 0; attempt < std::min<size_t>(n_eps, 3) && !x.up; ++attempt) {
-    const tcp::endpoint& ep = backend.endpoints[(start + attempt) % n_eps];
-    x.up = w.takeIdleUpstream(ep);
-    if (x.up) {
-      x.reused = true;
-      ++w.stats().upstream_reuses;
-      entry.e.up = &x.up->sock;
-      break;
-    }
-    if (co_await connectFresh(x, ep, x.connect_timeout_ms, &timed_out_connect)) break;
-    if (entry.e.killed || s.aborted()) co_return;
+  x.response_timeout_ms = opt.upstream_response_timeout_ms;
+
+  bool expect_continue = false;
+  for (const auto& h : s.headers) {
+    if (h.name == "expect")
+      expect_continue = http1::iequals(http1::trimOws(h.value), "100-continue");
   }
-  if (!x.up) {
-    ss.respondLocal(s, 503,
-                    timed_out_connect ? "upstream connect timeout\n" : "upstream connect error\n");
-    co_return;
+  x.had_body = !s.body_end || s.bodyAvailable() > 0;
+  if (!x.had_body) {
+    x.buffered = true;
+  } else if (retry_on || !rule.mirrors.empty()) {
+    // A request that may be sent again (retry) or copied (mirror) is buffered first when its
+    // body fits the replay bound; a larger one is streamed, and neither retried nor mirrored.
+    if (!co_await bufferBody(x, expect_continue)) co_return;
+    expect_continue = false;  // answered (or the body is already here)
   }
-  if (s.aborted()) co_return;
 
   // Request head, HTTP/1.1: the normalised path as routed; Host from :authority; cookies joined
   // (RFC 9113 8.2.3); X-Forwarded-* appended; framing from content-length, else chunked.
@@ -601,14 +735,10 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
       .append(bf != nullptr && bf->rewrite_host ? std::string_view(bf->host) : host_value)
       .append("\r\n");
   bool cookie = false;
-  bool expect_continue = false;
   for (const auto& h : s.headers) {
     if (h.name == "content-length" || h.name == "te" || h.name == "x-forwarded-for" ||
-        h.name == "x-forwarded-proto" || h.name == "x-forwarded-host" || h.name == "cookie") {
-      continue;
-    }
-    if (h.name == "expect") {
-      expect_continue = http1::iequals(http1::trimOws(h.value), "100-continue");
+        h.name == "x-forwarded-proto" || h.name == "x-forwarded-host" || h.name == "cookie" ||
+        h.name == "expect") {
       continue;
     }
     if (bf != nullptr && bf->request.drops(h.name)) continue;  // RequestHeaderModifier
@@ -638,47 +768,130 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
   if (!host_value.empty() && ours("x-forwarded-host")) {
     appendForwarded("x-forwarded-host", host_value);
   }
-  if (s.has_content_length) {
-    out.append("content-length: ").append(std::to_string(s.content_length)).append("\r\n");
-    x.req_framing = s.content_length > 0 ? Framing::kLength : Framing::kNone;
-  } else if (!s.body_end || s.bodyAvailable() > 0) {
-    out.append("transfer-encoding: chunked\r\n");
-    x.req_framing = Framing::kChunked;
-  }
-  out.append("\r\n");
-
-  uint32_t response_timeout = opt.upstream_response_timeout_ms;
-  auto tighten = [&](uint32_t ms) {
-    if (ms != 0 && (response_timeout == 0 || ms < response_timeout)) response_timeout = ms;
-  };
-  tighten(rule.ir->timeouts.backend_request_ms);
-  if (rule.ir->timeouts.request_ms != 0) {
-    int64_t left = start_ms + rule.ir->timeouts.request_ms - w.nowMs();
-    tighten(static_cast<uint32_t>(std::max<int64_t>(left, 1)));
-  }
-  x.response_timeout_ms = response_timeout;
-
-  entry.setDeadline(opt.idle_timeout_ms);
-  bool ok = co_await sendAll(x.up->sock, entry.e, out);
-  bool reusable = false;
-  if (!ok) {
-    x.up_write_failed = true;
-    x.body_sent = x.req_framing == Framing::kNone;
-    reusable = co_await relayResponse(x);
-  } else if (x.req_framing != Framing::kNone) {
-    if (expect_continue && s.bodyAvailable() == 0 && !s.body_end) {
-      // RFC 9110 10.1.1: the upstream is connected, tell the client to go on.
-      ss.submitInterim(s, 100, {});
+  if (x.buffered && x.had_body) {
+    // The whole body is here: it goes out with the head, Content-Length framed (chunked only to
+    // carry request trailers, RFC 9112 7.1.2).
+    if (s.trailers.empty()) {
+      out.append("content-length: ")
+          .append(std::to_string(x.body_prefix.size()))
+          .append("\r\n\r\n");
+      out.append(x.body_prefix);
+    } else {
+      out.append("transfer-encoding: chunked\r\n\r\n");
+      if (!x.body_prefix.empty()) {
+        appendHex(out, x.body_prefix.size());
+        out.append("\r\n").append(x.body_prefix).append("\r\n");
+      }
+      out.append("0\r\n");
+      for (const auto& t : s.trailers) {
+        if (isHopByHop(t.name) || t.name == "content-length") continue;
+        out.append(t.name).append(": ").append(t.value).append("\r\n");
+      }
+      out.append("\r\n");
     }
-    using namespace asio::experimental::awaitable_operators;
-    x.pump_running = true;
-    reusable = co_await (requestPump(x) && relayResponse(x));
+    x.body_prefix.clear();
   } else {
-    reusable = co_await relayResponse(x);
+    if (s.has_content_length) {
+      out.append("content-length: ").append(std::to_string(s.content_length)).append("\r\n");
+      x.req_framing = s.content_length > 0 ? Framing::kLength : Framing::kNone;
+    } else if (x.had_body) {
+      out.append("transfer-encoding: chunked\r\n");
+      x.req_framing = Framing::kChunked;
+    }
+    out.append("\r\n");
   }
-  entry.e.up = nullptr;
-  if (reusable && x.body_sent && !x.up_write_failed && x.req_failed == ReqFailure::kNone && x.up) {
-    w.putIdleUpstream(std::move(x.up));
+  // RequestMirror: fire-and-forget copies of a complete request (upstream/mirror.h).
+  if (x.buffered && !rule.mirrors.empty()) mirrorBuffered(x, lt, rule, backend_pos);
+
+  // Attempts: with a retry policy a failed one is repeated (HTTPRouteRetry) from ctx.out, on the
+  // endpoint after the one that failed; a valid session picks the first endpoint.
+  uint32_t& rr = lt.backend_rr[static_cast<size_t>(&backend - &table.backend(0))];
+  const size_t n_eps = backend.endpoints.size();
+  uint32_t start = session.endpoint >= 0
+                       ? static_cast<uint32_t>(session.endpoint)
+                       : pickWeighted(backend.cum_weights, backend.total_weight, rr);
+  for (uint32_t attempt = 0;; ++attempt) {
+    x.retry_allowed = retry_on && attempt < ir_rule.retry.attempts;
+    x.failure = upstream::AttemptFailure::kNone;
+    x.reused = false;
+    x.body_sent = true;
+    x.up_write_failed = false;
+    x.pump_running = false;
+    x.pump_abort = false;
+    entry.cap = upstream::attemptDeadline(ir_rule.timeouts, w.nowMs(), x.request_deadline);
+    bool timed_out_connect = false;
+    if (!co_await connectAny(x, backend, start, &timed_out_connect)) {
+      if (entry.e.killed || s.aborted()) co_return;
+      if (!canRetry(x)) {
+        if (requestExpired(x)) {
+          ss.respondLocal(s, 504, "upstream timeout\n");
+        } else {
+          ss.respondLocal(
+              s, 503,
+              timed_out_connect ? "upstream connect timeout\n" : "upstream connect error\n");
+        }
+        co_return;
+      }
+      x.failure = upstream::AttemptFailure::kConnect;
+    } else {
+      if (s.aborted()) co_return;
+      x.session_lines.clear();
+      upstream::appendSessionResponse(ir_rule.session_persistence, session, backend.ir->name,
+                                      x.up->ep, upstream::wallClockSeconds(), x.session_lines);
+      entry.setDeadline(opt.idle_timeout_ms);
+      bool ok = co_await sendAll(x.up->sock, entry.e, out);
+      bool reusable = false;
+      if (!ok) {
+        x.up_write_failed = true;
+        x.body_sent = x.req_framing == Framing::kNone;
+        reusable = co_await relayResponse(x);
+      } else if (x.req_framing != Framing::kNone) {
+        if (expect_continue && s.bodyAvailable() == 0 && !s.body_end) {
+          // RFC 9110 10.1.1: the upstream is connected, tell the client to go on.
+          ss.submitInterim(s, 100, {});
+        }
+        using namespace asio::experimental::awaitable_operators;
+        x.pump_running = true;
+        auto both = requestPump(x) && relayResponse(x);  // named: the g++ 12 note
+        reusable = co_await std::move(both);
+      } else {
+        reusable = co_await relayResponse(x);
+      }
+      entry.e.up = nullptr;
+      if (x.failure == upstream::AttemptFailure::kNone) {
+        if (reusable && x.body_sent && !x.up_write_failed && x.req_failed == ReqFailure::kNone &&
+            x.up) {
+          w.putIdleUpstream(std::move(x.up));
+        }
+        co_return;
+      }
+      // The endpoint after the one that failed (without advancing the round robin, so that
+      // first attempts keep their share): a retry lands elsewhere when the backend has several.
+      auto failed = std::find(backend.endpoints.begin(), backend.endpoints.end(), x.up->ep);
+      if (failed != backend.endpoints.end()) {
+        start = static_cast<uint32_t>((failed - backend.endpoints.begin() + 1) % n_eps);
+      }
+      x.up.reset();  // a failed attempt's connection is not reused
+    }
+    // Retry after the backoff (never past the request deadline).
+    spdlog::debug("{}: retrying after attempt {} failed ({})", ir_rule.route, attempt + 1,
+                  static_cast<int>(x.failure));
+    uint32_t wait_ms = upstream::backoffMs(ir_rule.retry, attempt + 1);
+    if (wait_ms != 0) {
+      if (x.request_deadline != 0) {
+        wait_ms = static_cast<uint32_t>(
+            std::clamp<int64_t>(x.request_deadline - w.nowMs(), 0, int64_t{wait_ms}));
+      }
+      asio::steady_timer backoff(w.io(), std::chrono::milliseconds(wait_ms));
+      auto [tec] = co_await backoff.async_wait(kNoThrow);
+      (void)tec;
+      w.updateNow();
+    }
+    if (entry.e.killed || s.aborted()) co_return;
+    if (requestExpired(x)) {
+      ss.respondLocal(s, 504, "upstream timeout\n");
+      co_return;
+    }
   }
 }
 
@@ -848,7 +1061,14 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
     ss.respondLocal(s, 500, "no backend\n");  // Gateway API: no valid backendRef -> 500
     co_return;
   }
-  uint32_t bi = pickWeighted(rule->cum_weights, rule->total_weight, lt->rule_rr[rule->slot]);
+  // SessionPersistence: a valid session picks its backendRef and endpoint (upstream/session.h).
+  upstream::SessionChoice session;
+  if (!rule->session_targets.empty()) {
+    session = upstream::findSession(*rule, s.headers, upstream::wallClockSeconds());
+  }
+  uint32_t bi = session.position >= 0
+                    ? static_cast<uint32_t>(session.position)
+                    : pickWeighted(rule->cum_weights, rule->total_weight, lt->rule_rr[rule->slot]);
   int32_t bidx = rule->backends[bi];
   if (bidx == kInvalidBackend) {
     ss.respondLocal(s, 500, "invalid backend\n");
@@ -899,8 +1119,9 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
                                 query, has_query, start_ms, grpc::isGrpcRequest(s));
     co_return;
   }
-  co_await proxy(ss, s, *table, *lt.get(), *rule, table->backend(static_cast<uint32_t>(bidx)), bf,
-                 resp_extra, cors_applied, s.authority, path, query, has_query, start_ms);
+  co_await proxy(ss, s, *table, *lt.get(), *rule, bi, table->backend(static_cast<uint32_t>(bidx)),
+                 bf, resp_extra, cors_applied, s.authority, path, query, has_query, start_ms,
+                 session);
 }
 
 }  // namespace gantry::dataplane::http2

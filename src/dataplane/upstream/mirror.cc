@@ -2,11 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <chrono>
 #include <memory>
 
 #include "dataplane/http1/conn_internal.h"
@@ -136,7 +138,78 @@ awaitable<void> runMirror(Worker& w, tcp::endpoint ep, std::string request,
   }
 }
 
+int64_t steadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+awaitable<void> runH2Mirror(Worker& w, LocalTableRef table, const CompiledBackend* b, uint32_t* rr,
+                            H2Request req, std::string body, std::vector<H2Field> trailers,
+                            uint32_t timeout_ms) {
+  const bool has_body = req.has_body;
+  std::unique_ptr<H2Stream> st = w.h2Pool().open(*b, rr, std::move(req));
+  st->setDeadline(steadyMs() + timeout_ms);
+  if (has_body) {
+    if (!body.empty()) st->append(body);
+    if (!trailers.empty()) st->setTrailers(std::move(trailers));
+    if (!co_await st->flush(true)) co_return;
+  }
+  // Read the answer to its end (so that the connection-level window is credited back), dropping
+  // every event.
+  for (;;) {
+    H2Event ev = co_await st->next();
+    if (ev.type != H2EventType::kHeaders && ev.type != H2EventType::kData &&
+        ev.type != H2EventType::kTrailers) {
+      break;
+    }
+  }
+}
+
 }  // namespace
+
+const tcp::endpoint& pickMirrorEndpoint(const CompiledBackend& b, uint32_t& rr) {
+  uint32_t x = rr++ % b.total_weight;
+  auto i = std::upper_bound(b.cum_weights.begin(), b.cum_weights.end(), x) - b.cum_weights.begin();
+  return b.endpoints[static_cast<size_t>(i)];
+}
+
+void spawnH2Mirror(Worker& w, LocalTable& lt, const CompiledBackend& b, uint32_t* rr, H2Request req,
+                   std::string body, std::vector<H2Field> trailers, uint32_t timeout_ms) {
+  if (w.draining()) return;
+  asio::co_spawn(w.io(),
+                 runH2Mirror(w, LocalTableRef(&lt), &b, rr, std::move(req), std::move(body),
+                             std::move(trailers), timeout_ms),
+                 asio::detached);
+}
+
+void mirrorH2Request(Worker& w, LocalTable& lt, const CompiledRule& rule, uint32_t backend_pos,
+                     const H2Request& req, std::string_view body,
+                     const std::vector<H2Field>& trailers, bool is_head) {
+  const uint32_t timeout = mirrorTimeoutMs(*rule.ir);
+  forEachMirror(lt, rule, backend_pos, [&](const CompiledBackend& b, uint32_t& rr) {
+    if (b.tlsRequired()) return;
+    if (b.ir->app_protocol == ir::AppProtocol::kH2c) {
+      spawnH2Mirror(w, lt, b, &rr, req, std::string(body), trailers, timeout);
+      return;
+    }
+    // RFC 9113 8.3.1: :authority becomes Host; the request is complete, so Content-Length.
+    std::string out;
+    out.reserve(256 + body.size());
+    out.append(req.method).push_back(' ');
+    out.append(req.path).append(" HTTP/1.1\r\nhost: ").append(req.authority).append("\r\n");
+    for (const auto& h : req.headers) {
+      if (h.name == "content-length" || h.name == "te" || h.name == "host") continue;
+      out.append(h.name).append(": ").append(h.value).append("\r\n");
+    }
+    if (req.has_body || !body.empty()) {
+      out.append("content-length: ").append(std::to_string(body.size())).append("\r\n");
+    }
+    out.append("\r\n").append(body);
+    spawnMirror(w, pickMirrorEndpoint(b, rr), std::move(out),
+                w.options().upstream_connect_timeout_ms, timeout, is_head);
+  });
+}
 
 void spawnMirror(Worker& w, const tcp::endpoint& ep, std::string request,
                  uint32_t connect_timeout_ms, uint32_t timeout_ms, bool is_head) {
