@@ -214,6 +214,7 @@ def main():
         # One-route changes.
         latencies = []
         reconcile = []
+        spans = {}  # the controller's own spans of each change (/stats "last_change"), in ms
         cpu = []
         target = os.path.join(config, "zz-changing.yaml")
         staging = os.path.join(tmp, "staging.yaml")  # same filesystem: rename is atomic
@@ -233,7 +234,10 @@ def main():
             cpu.append(cpu_ms(gantry.pid) - cpu_before)
             st, body = get(ADMIN[1], "/stats")
             if st == 200:
-                reconcile.append(json.loads(body).get("last_reconcile_us", 0) / 1000)
+                stats = json.loads(body)
+                reconcile.append(stats.get("last_reconcile_us", 0) / 1000)
+                for name, us in stats.get("last_change", {}).items():
+                    spans.setdefault(name.removesuffix("_us"), []).append(us / 1000)
             time.sleep(0.2)  # let the provider's coalescing window close
         if latencies:
             print(f"one-route change, file rename -> first 200 on the new hostname, {len(latencies)} changes: "
@@ -242,6 +246,13 @@ def main():
         if reconcile:
             print(f"  controller reconcile (translate + publish) per change: "
                   f"median {statistics.median(reconcile):.0f} ms, max {max(reconcile):.0f} ms")
+        if spans:
+            print("  controller spans per change (median / max ms): " + ", ".join(
+                f"{name} {statistics.median(v):.1f} / {max(v):.1f}" for name, v in spans.items()))
+            lat = [x for x in latencies if x != float("inf")]
+            if "event_to_swapped" in spans and lat:
+                print(f"  after every worker swapped -> first 200 seen by the client: median "
+                      f"{statistics.median(lat) - statistics.median(spans['event_to_swapped']):.1f} ms")
         if cpu:
             print(f"  gantry CPU (user+sys) from rename to first 200, per change: "
                   f"median {statistics.median(cpu):.0f} ms, max {max(cpu):.0f} ms "

@@ -83,6 +83,12 @@ struct ReloadStats {
   uint64_t last_translate_us = 0;
   uint64_t last_publish_us = 0;
   uint64_t last_reconcile_us = 0;  // provider change seen -> snapshot published
+  // The last change's path from its first inotify event (0: not from the watcher): coalescing
+  // wait, provider apply (read + parse + merge), translate, publish, workers swapped.
+  uint64_t last_event_steady_us = 0;
+  uint64_t last_wait_us = 0;
+  uint64_t last_files_us = 0;
+  uint64_t last_publish_start_steady_us = 0;
 };
 
 class ControllerImpl : public Controller {
@@ -157,6 +163,7 @@ class ControllerImpl : public Controller {
 
   void reconcile() {
     const uint64_t t0 = steadyUs();
+    const controlplane::providers::ProviderStats pstats = provider_->stats();
     auto objects = provider_->objects();
     controlplane::TranslateOptions topts = options_.translate;
     topts.now = rfc3339Now();
@@ -209,16 +216,34 @@ class ControllerImpl : public Controller {
       stats_.last_translate_us = t1 - t0;
       stats_.last_publish_us = t2 - t1;
       stats_.last_reconcile_us = t2 - t0;
+      stats_.last_event_steady_us = pstats.last_event_steady_us;
+      stats_.last_wait_us = pstats.last_wait_us;
+      stats_.last_files_us = pstats.last_apply_us;
+      stats_.last_publish_start_steady_us = t1;
     }
     ready_.store(true);
     if (!published.isOk()) spdlog::warn("config: publish: {}", published.message());
     // The change's path, step by step (docs/config-propagation.md): the provider's read + parse +
     // merge of the changed files, then translate, then publish (RouteTable build, binds, swap).
+    const auto pt = server_.lastPublishTimings();
     spdlog::info(
         "config: snapshot {} published ({} ports): files {:.1f} ms, translate {:.1f} ms, publish "
         "{:.1f} ms",
-        snap->version, snap->ports.size(), provider_->stats().last_apply_us / 1000.0,
-        (t1 - t0) / 1000.0, (t2 - t1) / 1000.0);
+        snap->version, snap->ports.size(), pstats.last_apply_us / 1000.0, (t1 - t0) / 1000.0,
+        (t2 - t1) / 1000.0);
+    if (pstats.last_event_steady_us != 0) {
+      // The whole path of a watched change, each step's start relative to its first event.
+      spdlog::debug(
+          "config: change spans (ms): coalescing wait {:.1f}, read+parse+merge {:.1f}, "
+          "translate {:.1f}, route table {:.1f}, publish {:.1f}, workers swapped {}; event -> "
+          "published {:.1f}",
+          pstats.last_wait_us / 1000.0, pstats.last_apply_us / 1000.0, (t1 - t0) / 1000.0,
+          pt.route_table_us / 1000.0, (t2 - t1) / 1000.0,
+          pt.version == snap->version && pt.swapped_us != 0
+              ? fmt::format("{:.1f} after publish start", pt.swapped_us / 1000.0)
+              : std::string("pending"),
+          (t2 - pstats.last_event_steady_us) / 1000.0);
+    }
   }
 
   std::vector<api::ValidationError> errors() const {
@@ -232,14 +257,30 @@ class ControllerImpl : public Controller {
   std::string statsJson() const {
     controlplane::providers::ProviderStats ps;
     if (provider_) ps = provider_->stats();
+    const auto pt = server_.lastPublishTimings();
     std::lock_guard lock(mu_);
+    // "last_change": the last watched change's spans, in microseconds from its first event:
+    // wait (coalescing), files (read + parse + merge), translate, route_table, publish, and
+    // event_to_swapped (every worker on the new table; 0 while not all have swapped).
+    const ReloadStats& s = stats_;
+    uint64_t event_to_swapped = 0;
+    if (s.last_event_steady_us != 0 && pt.swapped_us != 0 &&
+        s.last_publish_start_steady_us >= s.last_event_steady_us) {
+      event_to_swapped = s.last_publish_start_steady_us - s.last_event_steady_us + pt.swapped_us;
+    }
     return fmt::format(
         "{{\"snapshots\":{},\"translate_failures\":{},\"last_translate_us\":{},"
-        "\"last_publish_us\":{},\"last_reconcile_us\":{},\"provider\":{{\"reloads\":{},"
+        "\"last_publish_us\":{},\"last_reconcile_us\":{},\"last_route_table_us\":{},"
+        "\"last_swapped_us\":{},\"last_change\":{{\"wait_us\":{},\"files_us\":{},"
+        "\"translate_us\":{},\"route_table_us\":{},\"publish_us\":{},"
+        "\"event_to_swapped_us\":{}}},\"provider\":{{\"reloads\":{},"
         "\"events\":{},\"files\":{},\"objects\":{},\"last_apply_us\":{}}}}}\n",
-        stats_.snapshots, stats_.translate_failures, stats_.last_translate_us,
-        stats_.last_publish_us, stats_.last_reconcile_us, ps.reloads, ps.events, ps.files,
-        ps.objects, ps.last_apply_us);
+        s.snapshots, s.translate_failures, s.last_translate_us, s.last_publish_us,
+        s.last_reconcile_us, pt.route_table_us, pt.swapped_us,
+        s.last_event_steady_us ? s.last_wait_us : 0, s.last_event_steady_us ? s.last_files_us : 0,
+        s.last_event_steady_us ? s.last_translate_us : 0, pt.route_table_us,
+        s.last_event_steady_us ? s.last_publish_us : 0, event_to_swapped, ps.reloads, ps.events,
+        ps.files, ps.objects, ps.last_apply_us);
   }
 
   ControllerOptions options_;

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 
 #include <asio/io_context.hpp>
@@ -51,11 +52,14 @@ class ServerImpl final : public Server {
     http_parser_set_max_header_size(std::max<uint32_t>(o.max_request_header_bytes * 2, 80 * 1024));
     for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<dataplane::Worker>(i, d));
     for (auto& w : workers_) threads_.emplace_back([wp = w.get()] { wp->run(); });
+    reclaim_thread_ = std::thread([this] { reclaim_.run(); });
   }
 
   ~ServerImpl() override {
     beginDrain();  // run() has returned (or never ran): no other thread touches ctl_ state
     joinAll();
+    reclaim_guard_.reset();
+    reclaim_thread_.join();
   }
 
   Status publish(ir::SnapshotPtr snapshot) override {
@@ -64,10 +68,15 @@ class ServerImpl final : public Server {
     std::vector<std::string> warnings;
     const auto t0 = std::chrono::steady_clock::now();
     auto table = dataplane::RouteTable::build(snapshot, &warnings);
-    spdlog::debug(
-        "publish: snapshot {}: route table built in {} us", snapshot->version,
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
-            .count());
+    PublishTimings timings;
+    timings.version = snapshot->version;
+    timings.route_table_us = usSince(t0);
+    spdlog::debug("publish: snapshot {}: route table built in {} us", snapshot->version,
+                  timings.route_table_us);
+    {
+      std::lock_guard<std::mutex> tl(timings_mu_);
+      timings_ = timings;  // before the workers are told, so that their acknowledgement counts
+    }
     for (const auto& w : warnings) spdlog::warn("snapshot {}: {}", snapshot->version, w);
 
     std::string errors;
@@ -91,6 +100,23 @@ class ServerImpl final : public Server {
     // the new acceptors, so that a worker's first connection on a new port already sees the table
     // that has it (an HTTPS port accepted under the previous table would be served as HTTP).
     for (auto& w : workers_) w->setTable(table);
+    // Each worker runs its posts in order: this one runs right after its swap. The last worker to
+    // get there records the time and has the reclaim thread release the tables no longer used.
+    auto pending = std::make_shared<std::atomic<size_t>>(workers_.size());
+    const uint64_t version = snapshot->version;
+    for (auto& w : workers_) {
+      asio::post(w->io(), [this, pending, version, t0] {
+        if (pending->fetch_sub(1) != 1) return;
+        const uint64_t us = usSince(t0);
+        {
+          std::lock_guard<std::mutex> tl(timings_mu_);
+          if (timings_.version == version) timings_.swapped_us = us;
+        }
+        asio::post(reclaim_, [this] { releaseRetiredTables(); });
+      });
+    }
+    if (current_table_) retired_.push_back(std::move(current_table_));
+    current_table_ = table;
     // Bind new ports: one SO_REUSEPORT socket per worker, so the kernel spreads connections.
     for (const auto& [key, protocol] : wanted) {
       if (bound_.count(key) != 0) continue;
@@ -128,6 +154,10 @@ class ServerImpl final : public Server {
       bound_[key] = protocol;
     }
     current_ = std::move(snapshot);
+    {
+      std::lock_guard<std::mutex> tl(timings_mu_);
+      if (timings_.version == timings.version) timings_.total_us = usSince(t0);
+    }
     if (!errors.empty()) {
       errors.resize(errors.size() - 2);
       spdlog::error("publish: {}", errors);
@@ -139,6 +169,11 @@ class ServerImpl final : public Server {
   ir::SnapshotPtr current() const override {
     std::lock_guard<std::mutex> lock(mu_);
     return current_;
+  }
+
+  PublishTimings lastPublishTimings() const override {
+    std::lock_guard<std::mutex> tl(timings_mu_);
+    return timings_;
   }
 
   void run() override {
@@ -162,6 +197,39 @@ class ServerImpl final : public Server {
     for (auto& w : workers_) w->beginDrain();
     guard_.reset();
     ctl_.stop();
+  }
+
+  static uint64_t usSince(std::chrono::steady_clock::time_point t0) {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
+  }
+
+  // Retired tables that nothing but this list holds any more (every worker swapped away and no
+  // request still uses them). use_count() == 1 is final: only this list could copy it again.
+  std::vector<dataplane::RouteTablePtr> takeUnusedLocked() {
+    std::vector<dataplane::RouteTablePtr> out;
+    for (auto it = retired_.begin(); it != retired_.end();) {
+      if (it->use_count() == 1) {
+        out.push_back(std::move(*it));
+        it = retired_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return out;
+  }
+
+  // On the reclaim thread: a 10,000-route table and its snapshot take ~12 ms to free, which a
+  // worker would otherwise spend (delaying its connections) when it drops its last reference.
+  // A table still used by an in-flight request stays listed until the next sweep.
+  void releaseRetiredTables() {
+    std::vector<dataplane::RouteTablePtr> unused;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      unused = takeUnusedLocked();
+    }
+    unused.clear();  // destroyed here, outside the lock
   }
 
   void joinAll() {
@@ -235,6 +303,16 @@ class ServerImpl final : public Server {
   std::mutex join_mu_;
   std::map<BindKey, ir::Protocol> bound_;
   ir::SnapshotPtr current_;
+  // The published table, and earlier ones not yet known to be unused (see releaseRetiredTables).
+  dataplane::RouteTablePtr current_table_;
+  std::vector<dataplane::RouteTablePtr> retired_;
+  // Frees retired tables (and the snapshots they hold) off the workers and off the publisher.
+  asio::io_context reclaim_;
+  asio::executor_work_guard<asio::io_context::executor_type> reclaim_guard_ =
+      asio::make_work_guard(reclaim_);
+  std::thread reclaim_thread_;
+  mutable std::mutex timings_mu_;
+  PublishTimings timings_;
   bool draining_ = false;
 };
 

@@ -37,6 +37,16 @@ class Server {
   virtual Status publish(ir::SnapshotPtr snapshot) = 0;
   virtual ir::SnapshotPtr current() const = 0;
 
+  // Where the last publish() spent its time (admin /stats, the controller's per-change log).
+  struct PublishTimings {
+    uint64_t version = 0;         // snapshot version
+    uint64_t route_table_us = 0;  // RouteTable::build
+    uint64_t total_us = 0;        // the whole publish() call (table, binds, posting to workers)
+    // publish() entry -> every worker has swapped to the new table (0: not all yet).
+    uint64_t swapped_us = 0;
+  };
+  virtual PublishTimings lastPublishTimings() const { return {}; }
+
   // Blocks until shutdown() (or SIGTERM/SIGINT, handled by run()) and the drain have finished.
   virtual void run() = 0;
   // Stop accepting, let in-flight requests finish for up to drain_timeout_ms, then stop.

@@ -237,12 +237,14 @@ Status FileProvider::loadAll() {
   reparseAllLocked(*files, batch);
   finishBatchLocked(batch);
   stats_.last_apply_us = nowUs() - t0;
+  stats_.last_event_steady_us = stats_.last_wait_us = 0;
   return Status::ok();
 }
 
 void FileProvider::applyChanges(const std::vector<std::string>& paths) {
   std::lock_guard lock(mu_);
   applyLocked(paths);
+  stats_.last_event_steady_us = stats_.last_wait_us = 0;
 }
 
 void FileProvider::applyLocked(const std::vector<std::string>& paths) {
@@ -684,6 +686,14 @@ void FileProvider::watchLoop() {
   using Clock = std::chrono::steady_clock;
   std::vector<std::string> pending;
   Clock::time_point first{}, last{};
+  Clock::time_point last_apply{};  // end of the last applied batch
+  // The quiet time of the batch being gathered: short for the first event after an idle period,
+  // the full debounce while a burst goes on.
+  auto quietMs = [&] {
+    const bool idle = last_apply == Clock::time_point{} ||
+                      first - last_apply >= std::chrono::milliseconds(options_.idle_ms);
+    return idle ? std::min(options_.first_debounce_ms, options_.debounce_ms) : options_.debounce_ms;
+  };
   alignas(inotify_event) char buf[64 * 1024];
 
   while (!stopping_.load()) {
@@ -703,7 +713,7 @@ void FileProvider::watchLoop() {
     int timeout = root_watched ? -1 : 250;
     if (!pending.empty()) {
       const auto now = Clock::now();
-      const auto quiet = last + std::chrono::milliseconds(options_.debounce_ms);
+      const auto quiet = last + std::chrono::milliseconds(quietMs());
       const auto cap = first + std::chrono::milliseconds(options_.max_delay_ms);
       const auto due = std::min(quiet, cap);
       timeout =
@@ -803,21 +813,28 @@ void FileProvider::watchLoop() {
     }
     if (pending.empty()) continue;
     const auto now = Clock::now();
-    if (now < last + std::chrono::milliseconds(options_.debounce_ms) &&
+    if (now < last + std::chrono::milliseconds(quietMs()) &&
         now < first + std::chrono::milliseconds(options_.max_delay_ms)) {
       continue;
     }
     std::vector<std::string> batch;
     batch.swap(pending);
+    const uint64_t first_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(first.time_since_epoch()).count());
     first = last = Clock::time_point{};
+    last_apply = now;
     uint64_t before;
     {
       std::lock_guard lock(mu_);
       before = stats_.reloads;
+      const uint64_t start_us = nowUs();
       applyLocked(batch);
       if (stats_.reloads == before) continue;  // nothing actually changed
+      stats_.last_event_steady_us = first_us;
+      stats_.last_wait_us = start_us > first_us ? start_us - first_us : 0;
     }
     if (on_change_) on_change_();
+    last_apply = Clock::now();
   }
 }
 

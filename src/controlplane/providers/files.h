@@ -39,6 +39,11 @@ struct FileProviderOptions {
   // Quiet time after the last event before applying: bursts (an editor's write + rename, `cp -r`)
   // become one reload.
   uint32_t debounce_ms = 15;
+  // The quiet time for the first event after an idle period (no apply for idle_ms): a single
+  // edit (an editor's write + rename + chmod happen within a millisecond) should not wait the
+  // full debounce; a burst that goes on past this first apply is coalesced with debounce_ms.
+  uint32_t first_debounce_ms = 4;
+  uint32_t idle_ms = 50;
   // Upper bound from the first event of a burst to the reload, so that a continuous stream of
   // writes cannot postpone it beyond the budget.
   uint32_t max_delay_ms = 60;
@@ -62,6 +67,11 @@ struct ProviderStats {
   uint64_t files = 0;          // manifest files currently known
   uint64_t objects = 0;        // objects in the merged set
   uint64_t last_apply_us = 0;  // duration of the last read+parse+merge
+  // The last applied watch batch: its first inotify event, as steady_clock microseconds since
+  // the clock's epoch (0: the last apply was not from the watcher), and how long the batch
+  // waited from that event to the start of its apply (coalescing delay).
+  uint64_t last_event_steady_us = 0;
+  uint64_t last_wait_us = 0;
 };
 
 // What the provider remembers about an object between reloads (the API server's bookkeeping).
