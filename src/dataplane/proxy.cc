@@ -346,11 +346,6 @@ bool frameBody(http1::Parser& p, http1::ChunkedValidator* v, ByteBuf& buf, Frami
   return true;
 }
 
-uint32_t pickWeighted(const std::vector<uint32_t>& cum, uint32_t total, uint32_t& counter) {
-  uint32_t x = counter++ % total;
-  return static_cast<uint32_t>(std::upper_bound(cum.begin(), cum.end(), x) - cum.begin());
-}
-
 // One downstream connection. Lives in the frame of serveConnection().
 class Conn {
  public:
@@ -892,8 +887,7 @@ awaitable<bool> Conn::handleRequest() {
     x.session = upstream::findSession(*x.rule, c.req_headers, upstream::wallClockSeconds());
   }
   uint32_t bi = x.session.position >= 0 ? static_cast<uint32_t>(x.session.position)
-                                        : pickWeighted(x.rule->cum_weights, x.rule->total_weight,
-                                                       x.table->rule_rr[x.rule->slot]);
+                                        : x.rule->picker.pick(x.table->rule_rr[x.rule->slot]);
   x.backend_pos = bi;
   int32_t bidx = x.rule->backends[bi];
   if (bidx == kInvalidBackend) {
@@ -1187,7 +1181,7 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
   cap_deadline_ = upstream::attemptDeadline(rule.timeouts, w_.nowMs(), x.request_deadline);
   uint32_t start = x.session.endpoint >= 0
                        ? static_cast<uint32_t>(x.session.endpoint)
-                       : pickWeighted(backend.cum_weights, backend.total_weight, rr);
+                       : backend.picker.pick(rr);
   bool reused = false;
   bool timed_out_connect = false;
   bool tls_failed = false;

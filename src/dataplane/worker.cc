@@ -80,6 +80,7 @@ void Worker::setTable(RouteTablePtr table) {
     auto* lt = new LocalTable;
     lt->rule_rr.assign(table ? table->ruleCount() : 0, 0);
     lt->backend_rr.assign(table ? table->backendCount() : 0, 0);
+    lt->l4_rr.assign(table && table->l4() ? table->l4()->entryCount() : 0, 0);
     // Spread workers over endpoints from the start rather than all hitting endpoint 0.
     for (auto& v : lt->backend_rr) v = id_;
     lt->table = std::move(table);

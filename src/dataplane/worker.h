@@ -49,6 +49,7 @@ struct LocalTable {
   RouteTablePtr table;
   std::vector<uint32_t> rule_rr;     // per CompiledRule::slot
   std::vector<uint32_t> backend_rr;  // per backend index
+  std::vector<uint32_t> l4_rr;       // per l4::L4Entry::slot
   uint32_t refs = 0;
 };
 

@@ -197,11 +197,7 @@ asio::awaitable<void> checkExternalAuth(Worker& w, ConnEntry& entry, const Compi
                                         const AuthRequest& req, AuthResult* out) {
   out->kind = AuthResult::Kind::kError;
   if (backend.total_weight == 0 || backend.endpoints.empty()) co_return;
-  uint32_t x = rr++ % backend.total_weight;
-  size_t ei = static_cast<size_t>(
-      std::upper_bound(backend.cum_weights.begin(), backend.cum_weights.end(), x) -
-      backend.cum_weights.begin());
-  const tcp::endpoint& ep = backend.endpoints[ei % backend.endpoints.size()];
+  const tcp::endpoint& ep = backend.endpoints[backend.picker.pick(rr)];
   std::string head;
   buildAuthRequest(cfg, req, &head);
   const bool is_head = req.method == "HEAD";

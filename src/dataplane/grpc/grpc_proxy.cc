@@ -299,10 +299,7 @@ awaitable<void> serveGrpc(Session& ss, Stream& s, const RouteTable& table, Local
     respondGrpcError(ss, s, Status::kUnavailable, "no backend");
     co_return;
   }
-  uint32_t x = lt.rule_rr[rule->slot]++ % rule->total_weight;
-  uint32_t bi = static_cast<uint32_t>(
-      std::upper_bound(rule->cum_weights.begin(), rule->cum_weights.end(), x) -
-      rule->cum_weights.begin());
+  uint32_t bi = rule->picker.pick(lt.rule_rr[rule->slot]);
   int32_t bidx = rule->backends[bi];
   if (bidx < 0 || table.backend(static_cast<uint32_t>(bidx)).total_weight == 0) {
     respondGrpcError(ss, s, Status::kUnavailable,

@@ -133,11 +133,6 @@ void appendHex(std::string& s, uint64_t v) {
   while (n > 0) s.push_back(buf[--n]);
 }
 
-uint32_t pickWeighted(const std::vector<uint32_t>& cum, uint32_t total, uint32_t& counter) {
-  uint32_t x = counter++ % total;
-  return static_cast<uint32_t>(std::upper_bound(cum.begin(), cum.end(), x) - cum.begin());
-}
-
 // Decoded response body slices go straight to the stream's send queue.
 class StreamSink : public http1::BodySink {
  public:
@@ -807,9 +802,8 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
   // endpoint after the one that failed; a valid session picks the first endpoint.
   uint32_t& rr = lt.backend_rr[static_cast<size_t>(&backend - &table.backend(0))];
   const size_t n_eps = backend.endpoints.size();
-  uint32_t start = session.endpoint >= 0
-                       ? static_cast<uint32_t>(session.endpoint)
-                       : pickWeighted(backend.cum_weights, backend.total_weight, rr);
+  uint32_t start =
+      session.endpoint >= 0 ? static_cast<uint32_t>(session.endpoint) : backend.picker.pick(rr);
   for (uint32_t attempt = 0;; ++attempt) {
     x.retry_allowed = retry_on && attempt < ir_rule.retry.attempts;
     x.failure = upstream::AttemptFailure::kNone;
@@ -1066,9 +1060,8 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
   if (!rule->session_targets.empty()) {
     session = upstream::findSession(*rule, s.headers, upstream::wallClockSeconds());
   }
-  uint32_t bi = session.position >= 0
-                    ? static_cast<uint32_t>(session.position)
-                    : pickWeighted(rule->cum_weights, rule->total_weight, lt->rule_rr[rule->slot]);
+  uint32_t bi = session.position >= 0 ? static_cast<uint32_t>(session.position)
+                                      : rule->picker.pick(lt->rule_rr[rule->slot]);
   int32_t bidx = rule->backends[bi];
   if (bidx == kInvalidBackend) {
     ss.respondLocal(s, 500, "invalid backend\n");

@@ -176,15 +176,12 @@ awaitable<bool> splice(Worker& w, ConnEntry& entry, Side& down, Side& up) {
 awaitable<bool> connectBackend(Worker& w, LocalTable& table, const L4Entry& route, tcp::socket& up,
                                ConnEntry& entry) {
   if (route.total_weight == 0) co_return false;
-  int32_t idx = L4Table::pick(route, randomU32());
+  int32_t idx = L4Table::pick(route, table.l4_rr[route.slot]);
   if (idx < 0) co_return false;  // invalid or unknown backendRef: its share is rejected
   const CompiledBackend& b = table.table->backend(static_cast<uint32_t>(idx));
   const size_t n = b.endpoints.size();
   if (n == 0 || b.total_weight == 0) co_return false;
-  uint32_t& rr = table.backend_rr[static_cast<size_t>(idx)];
-  uint32_t x = rr++ % b.total_weight;
-  size_t start = static_cast<size_t>(
-      std::upper_bound(b.cum_weights.begin(), b.cum_weights.end(), x) - b.cum_weights.begin());
+  const size_t start = b.picker.pick(table.backend_rr[static_cast<size_t>(idx)]);
   const Options& opt = w.options();
   uint32_t timeout = b.ir->connect_timeout_ms != 0
                          ? std::min(b.ir->connect_timeout_ms, opt.upstream_connect_timeout_ms)

@@ -1,23 +1,10 @@
 #include "dataplane/l4/l4_table.h"
 
-#include <random>
 #include <unordered_map>
 
 #include "dataplane/router/route_table.h"
 
 namespace gantry::dataplane::l4 {
-
-uint32_t randomU32() {
-  thread_local uint64_t state = [] {
-    std::random_device rd;
-    uint64_t seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
-    return seed != 0 ? seed : 0x9E3779B97F4A7C15ull;
-  }();
-  state ^= state >> 12;
-  state ^= state << 25;
-  state ^= state >> 27;
-  return static_cast<uint32_t>((state * 0x2545F4914F6CDD1Dull) >> 32);
-}
 
 bool L4Entry::matches(std::string_view sni) const {
   if (hostnames.empty()) return true;
@@ -51,6 +38,8 @@ std::shared_ptr<const L4Table> L4Table::build(const ir::Snapshot& s, const Route
       }
       L4Entry e;
       e.ir = &r;
+      e.slot = static_cast<uint32_t>(t->entry_count_++);
+      std::vector<uint32_t> weights;
       for (const auto& h : r.hostnames) {
         if (!h.empty()) e.hostnames.push_back(h);
       }
@@ -63,8 +52,9 @@ std::shared_ptr<const L4Table> L4Table::build(const ir::Snapshot& s, const Route
         }
         e.backends.push_back(idx);
         e.total_weight += wb.weight;
-        e.cum_weights.push_back(e.total_weight);
+        weights.push_back(wb.weight);
       }
+      e.picker = upstream::WeightedPicker(weights);
       lp.listeners.back().entries.push_back(std::move(e));
     }
     // TLS Terminate: the contexts RouteTable built for this port (tls/contexts.h), by index.
@@ -99,12 +89,8 @@ const L4Entry* L4Table::route(const L4Port& port, std::string_view sni) {
   return nullptr;
 }
 
-int32_t L4Table::pick(const L4Entry& entry, uint32_t r) {
-  uint32_t x = r % entry.total_weight;
-  for (size_t i = 0; i < entry.cum_weights.size(); ++i) {
-    if (x < entry.cum_weights[i]) return entry.backends[i];
-  }
-  return entry.backends.back();
+int32_t L4Table::pick(const L4Entry& entry, uint32_t& cursor) {
+  return entry.backends[entry.picker.pick(cursor)];
 }
 
 }  // namespace gantry::dataplane::l4

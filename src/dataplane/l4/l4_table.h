@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dataplane/upstream/weighted.h"
 #include "ir/ir.h"
 
 namespace gantry::dataplane {
@@ -36,8 +37,9 @@ struct L4Entry {
   const ir::L4Route* ir = nullptr;
   std::vector<std::string> hostnames;  // empty = any SNI
   std::vector<int32_t> backends;       // RouteTable backend index, or kInvalid/kUnknownBackend
-  std::vector<uint32_t> cum_weights;   // running sum, parallel to `backends`
+  upstream::WeightedPicker picker;     // over `backends` by weight
   uint32_t total_weight = 0;
+  uint32_t slot = 0;  // index of this entry's per-worker cursor (LocalTable::l4_rr)
   bool matches(std::string_view sni) const;
 };
 
@@ -63,9 +65,6 @@ inline bool isL4(ir::Protocol p) {
          p == ir::Protocol::kTcp || p == ir::Protocol::kUdp;
 }
 
-// Per-thread PRNG (xorshift64*) for weighted backend choice: no lock, no shared state.
-uint32_t randomU32();
-
 class L4Table {
  public:
   // `routes` must already hold the snapshot's backends (backend indices are its indices).
@@ -82,11 +81,15 @@ class L4Table {
   static const L4Entry* route(const L4Port& port, std::string_view sni);
 
   // Weighted choice of a backend (an index for RouteTable::backend(), or a negative k*Backend
-  // code) for a uniformly random `r`. The entry must have total_weight > 0.
-  static int32_t pick(const L4Entry& entry, uint32_t r);
+  // code), smooth round robin on the caller's per-worker cursor (upstream::WeightedPicker). The
+  // entry must have total_weight > 0.
+  static int32_t pick(const L4Entry& entry, uint32_t& cursor);
+  // Number of entries (slots 0..entryCount()-1).
+  size_t entryCount() const { return entry_count_; }
 
  private:
   std::vector<L4Port> ports_;  // L4 ports only
+  size_t entry_count_ = 0;
 };
 
 }  // namespace gantry::dataplane::l4

@@ -108,15 +108,12 @@ UdpListener::Session* UdpListener::newSession(const udp::endpoint& client) {
   if (port == nullptr) return nullptr;
   const L4Entry* route = L4Table::route(*port, {});
   if (route == nullptr || route->total_weight == 0) return nullptr;
-  int32_t idx = L4Table::pick(*route, randomU32());
+  int32_t idx = L4Table::pick(*route, table->l4_rr[route->slot]);
   if (idx < 0) return nullptr;  // invalid backendRef: its share of sessions is rejected
   const CompiledBackend& b = table->table->backend(static_cast<uint32_t>(idx));
   if (b.endpoints.empty() || b.total_weight == 0) return nullptr;
-  uint32_t& rr = table->backend_rr[static_cast<size_t>(idx)];
-  uint32_t x = rr++ % b.total_weight;
-  size_t e = static_cast<size_t>(std::upper_bound(b.cum_weights.begin(), b.cum_weights.end(), x) -
-                                 b.cum_weights.begin());
-  const asio::ip::tcp::endpoint& tep = b.endpoints[std::min(e, b.endpoints.size() - 1)];
+  const asio::ip::tcp::endpoint& tep =
+      b.endpoints[b.picker.pick(table->backend_rr[static_cast<size_t>(idx)])];
   udp::endpoint ep(tep.address(), tep.port());
 
   auto s = std::make_unique<Session>(worker_.io());

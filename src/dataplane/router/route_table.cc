@@ -186,15 +186,17 @@ std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
   for (const auto& b : s.backends) {
     CompiledBackend cb;
     cb.ir = &b;
+    std::vector<uint32_t> weights;
     for (const auto& e : b.endpoints) {
       if (e.weight == 0) continue;
       size_t before = cb.endpoints.size();
       resolve(e, &cb.endpoints, warnings);
       if (cb.endpoints.size() != before) {
         cb.total_weight += e.weight;
-        cb.cum_weights.push_back(cb.total_weight);
+        weights.push_back(e.weight);
       }
     }
+    cb.picker = upstream::WeightedPicker(weights);
     if (b.tls) cb.tls = tls::clientContextFor(b, warnings);
     backend_index.emplace(b.name, static_cast<uint32_t>(t->backends_.size()));
     t->backends_.push_back(std::move(cb));
@@ -217,6 +219,7 @@ std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
       for (const auto& r : l.rules) {
         CompiledRule cr;
         cr.ir = &r;
+        std::vector<uint32_t> weights;
         cr.slot = slot++;
         cr.filters = filters::compileRuleFilters(r, l, static_cast<uint32_t>(&r - l.rules.data()),
                                                  p.protocol, p.port, warnings);
@@ -236,8 +239,9 @@ std::shared_ptr<const RouteTable> RouteTable::build(ir::SnapshotPtr snapshot,
           cr.backends.push_back(idx);
           cr.backend_refs.push_back(i);
           cr.total_weight += wb.weight;
-          cr.cum_weights.push_back(cr.total_weight);
+          weights.push_back(wb.weight);
         }
+        cr.picker = upstream::WeightedPicker(weights);
         for (const auto& f : r.filters) {
           if (f.type != ir::FilterType::kExternalAuth) continue;
           cr.ext_auth = &f.ext_auth;

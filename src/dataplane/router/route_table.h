@@ -26,6 +26,7 @@
 #include "dataplane/http1/parser.h"
 #include "dataplane/tls/client_context.h"
 #include "dataplane/tls/server_context.h"
+#include "dataplane/upstream/weighted.h"
 #include "ir/ir.h"
 
 namespace gantry::dataplane {
@@ -46,8 +47,9 @@ struct RequestInfo {
 struct CompiledBackend {
   const ir::Backend* ir = nullptr;
   std::vector<asio::ip::tcp::endpoint> endpoints;
-  std::vector<uint32_t> cum_weights;  // running sum of endpoint weights (0-weight skipped)
-  uint32_t total_weight = 0;
+  // Endpoint selection by weight, smooth round robin per worker (LocalTable::backend_rr).
+  upstream::WeightedPicker picker;
+  uint32_t total_weight = 0;  // sum of the endpoints' weights (0-weight endpoints left out)
   // BackendTLSPolicy: the client context of this snapshot (null: plain TCP, or TLS configured but
   // unusable -- see tlsRequired()).
   std::shared_ptr<const tls::ClientContext> tls;
@@ -77,7 +79,7 @@ struct CompiledRule {
   uint32_t slot = 0;                   // index of this rule's per-worker round-robin counter
   std::vector<int32_t> backends;       // per ir::WeightedBackend with weight > 0
   std::vector<uint32_t> backend_refs;  // index into ir->backends, parallel to `backends`
-  std::vector<uint32_t> cum_weights;
+  upstream::WeightedPicker picker;     // over `backends` by weight (LocalTable::rule_rr[slot])
   uint32_t total_weight = 0;
   // HTTPRoute filters (dataplane/filters), null when the rule has none.
   std::unique_ptr<const dataplane::filters::RuleFilters> filters;

@@ -574,12 +574,7 @@ void H2Stream::attach() {
     if (!picked_) {
       picked_ = true;
       start_endpoint_ = 0;
-      if (backend_.total_weight > 0) {
-        uint32_t x = (*rr_)++ % backend_.total_weight;
-        start_endpoint_ = static_cast<uint32_t>(
-            std::upper_bound(backend_.cum_weights.begin(), backend_.cum_weights.end(), x) -
-            backend_.cum_weights.begin());
-      }
+      if (backend_.total_weight > 0) start_endpoint_ = backend_.picker.pick(*rr_);
     }
     const tcp::endpoint& ep = backend_.endpoints[(start_endpoint_ + endpoint_attempts_) % n];
     bool reused = false;

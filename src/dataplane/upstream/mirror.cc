@@ -169,9 +169,7 @@ awaitable<void> runH2Mirror(Worker& w, LocalTableRef table, const CompiledBacken
 }  // namespace
 
 const tcp::endpoint& pickMirrorEndpoint(const CompiledBackend& b, uint32_t& rr) {
-  uint32_t x = rr++ % b.total_weight;
-  auto i = std::upper_bound(b.cum_weights.begin(), b.cum_weights.end(), x) - b.cum_weights.begin();
-  return b.endpoints[static_cast<size_t>(i)];
+  return b.endpoints[b.picker.pick(rr)];
 }
 
 void spawnH2Mirror(Worker& w, LocalTable& lt, const CompiledBackend& b, uint32_t* rr, H2Request req,

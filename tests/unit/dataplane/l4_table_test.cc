@@ -118,7 +118,8 @@ TEST(L4Table, WeightedPickAndInvalidRefs) {
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->total_weight, 8u);  // weight 0 left out
   std::map<int32_t, int> counts;
-  for (uint32_t r = 0; r < 8000; ++r) ++counts[L4Table::pick(*e, r)];
+  uint32_t cursor = 0;
+  for (uint32_t r = 0; r < 8000; ++r) ++counts[L4Table::pick(*e, cursor)];
   const int32_t a = 0, b = 1;  // backend indices, in Snapshot::backends order
   EXPECT_EQ(counts[a], 3000);
   EXPECT_EQ(counts[b], 1000);
@@ -127,10 +128,23 @@ TEST(L4Table, WeightedPickAndInvalidRefs) {
   EXPECT_EQ(counts.count(2), 0u);  // "c" has weight 0
 }
 
-TEST(L4Table, RandomIsSpread) {
-  std::map<uint32_t, int> buckets;
-  for (int i = 0; i < 40000; ++i) ++buckets[randomU32() % 4];
-  for (auto& [k, n] : buckets) EXPECT_NEAR(n, 10000, 600) << k;
+TEST(L4Table, EntriesHaveDistinctCursorSlots) {
+  ir::Port p;
+  p.port = 5000;
+  p.protocol = ir::Protocol::kTcp;
+  p.l4_routes = {entry("r1", "gw/tcp", "", {}, {{"a", 1}, {"b", 1}}),
+                 entry("r2", "gw/tcp2", "", {}, {{"a", 1}})};
+  Fixture f = build({p});
+  ASSERT_EQ(f.l4()->entryCount(), 2u);
+  const L4Port* port = f.l4()->find("0.0.0.0", 5000, false);
+  ASSERT_NE(port, nullptr);
+  ASSERT_EQ(port->listeners.size(), 2u);
+  EXPECT_EQ(port->listeners[0].entries[0].slot, 0u);
+  EXPECT_EQ(port->listeners[1].entries[0].slot, 1u);
+  // Smooth: 1/1 alternates.
+  uint32_t cursor = 0;
+  const L4Entry& e = port->listeners[0].entries[0];
+  EXPECT_NE(L4Table::pick(e, cursor), L4Table::pick(e, cursor));
 }
 
 }  // namespace
