@@ -9,17 +9,11 @@ import socket
 import subprocess
 from pathlib import Path
 
-from backends.snapshot import free_port
+from backends.snapshot import free_port, free_udp_port
 from cp_helpers import ConfigDir, served_by, wait_until
 from l4_helpers import Pki, TlsBackend, UdpBackend, peer_cn, read_line, tls_connect
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_tcp_tls_example(tmp_path, start_gantry, make_echo):

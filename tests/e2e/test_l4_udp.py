@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from backends.snapshot import free_port
+from backends.snapshot import free_port, free_udp_port
 from cp_helpers import ConfigDir, wait_until
 from l4_helpers import UdpBackend, gateway, l4_route, service
 
@@ -28,12 +28,6 @@ def udp_backends():
     yield _make
     for b in made:
         b.close()
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(tmp_path, start_gantry, route: str, services: str, args=()):

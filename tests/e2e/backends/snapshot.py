@@ -16,14 +16,53 @@ Routes are matched in the order they are added (the translator's precedence orde
 from __future__ import annotations
 
 import json
+import random
 import socket
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on right now (bind to 0, read it, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(v) for v in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_HANDED_OUT: set[tuple[int, int]] = set()
+_RANDOM = random.SystemRandom()
+
+
+def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
+    """A port nothing is bound to right now, for a listener the test starts later.
+
+    Not bind(0): that returns an EPHEMERAL port, which the kernel hands out again as soon as it is
+    closed -- to this process's next free_port() (a test's "dead" endpoint then equals gantry's own
+    listener, and requests loop back into gantry), to another test run's bind(0), or as the source
+    port of any outgoing connection (gantry's upstream connections, a benchmark's thousands, even
+    a connect to this very port: a TCP self-connect). So the port is drawn at random BELOW the
+    ephemeral range, where the kernel never picks on its own, checked free by binding it, and
+    never handed out twice by this process."""
+    lo, hi = _ephemeral_range()
+    first, last = (10000, lo - 1) if lo > 12000 else (hi + 1, 65535)
+    for _ in range(200):
+        port = _RANDOM.randint(first, last)
+        if (kind, port) in _HANDED_OUT:
+            continue
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        _HANDED_OUT.add((kind, port))
+        return port
+    with socket.socket(socket.AF_INET, kind) as s:  # nothing free below the range: the old way
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    return free_port(host, socket.SOCK_DGRAM)
 
 
 def _endpoint(e) -> dict:
