@@ -1013,7 +1013,7 @@ void Conn::mirror(Exchange& x) {
       *x.table.get(), *x.rule, x.backend_pos, [&](const CompiledBackend& b, uint32_t& rr) {
         // This path has the request as HTTP/1.1 bytes: clear-text HTTP/1.1 mirrors only (not
         // h2c ones, nor those that need TLS).
-        if (b.tlsRequired() || b.ir->app_protocol == ir::AppProtocol::kH2c) return;
+        if (b.tlsRequired() || upstream::http2Backend(b)) return;
         std::string bytes;
         bytes.reserve(c.replay.head().size() + c.replay.body().size());
         bytes.append(c.replay.head()).append(c.replay.body());
@@ -1062,7 +1062,11 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
                             .tls = ssl_ != nullptr,
                             .filters = x.filters,
                             .resp_extra = x.resp_extra,
-                            .cors_applied = x.cors_applied};
+                            .cors_applied = x.cors_applied,
+                            .rule = *x.rule,
+                            .table = *x.table.get(),
+                            .backend_pos = x.backend_pos,
+                            .session = x.session};
     co_return co_await upstream::proxyHttp1ToH2(w_, h2r, *x.rule->ir, backend, &rr);
   }
 

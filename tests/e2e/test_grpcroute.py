@@ -134,13 +134,13 @@ def env(tmp_path_factory, gantry_bin):
     import subprocess
     import conftest
 
-    a, b = Backend("a"), Backend("b")
+    a, b, m = Backend("a"), Backend("b"), Backend("m")
     port = free_port()
     admin_port = free_port()
     d = ConfigDir(tmp_path_factory.mktemp("grpc") / "cfg")
     d.write("gw.yaml", gateway_class() + gateway("gw", port))
     d.write("svc.yaml", backend("svc-a", a.port) + backend("svc-b", b.port)
-            + backend("svc-down", free_port()))
+            + backend("svc-down", free_port()) + backend("svc-m", m.port))
     hdr_filter = """        - type: RequestHeaderModifier
           requestHeaderModifier:
             set:
@@ -153,7 +153,14 @@ def env(tmp_path_factory, gantry_bin):
               - name: x-resp
                 value: from-gantry
 """
+    mirror_filter = """        - type: RequestMirror
+          requestMirror:
+            backendRef:
+              name: svc-m
+              port: 80
+"""
     d.write("route.yaml", grpc_route("g", [
+        rule(method("echo.Mirror"), [("svc-a", 1)], filters=mirror_filter),
         rule(method("echo.Echo", "Unary_Exact"), [("svc-a", 1)]),
         rule(method(r"echo\.Re.*", "Unary_.*", type_="RegularExpression"), [("svc-b", 1)]),
         rule(method("echo.Split"), [("svc-a", 1), ("svc-b", 3)]),
@@ -175,12 +182,14 @@ def env(tmp_path_factory, gantry_bin):
                    timeout=10, what="GRPCRoute accepted")
         ch = grpc.insecure_channel(f"127.0.0.1:{port}")
         grpc.channel_ready_future(ch).result(timeout=10)
-        yield type("Env", (), {"a": a, "b": b, "ch": ch, "port": port, "g": g, "admin": admin})
+        yield type("Env", (), {"a": a, "b": b, "m": m, "ch": ch, "port": port, "g": g,
+                               "admin": admin})
         ch.close()
     finally:
         g.stop()
         a.close()
         b.close()
+        m.close()
         if g.proc.returncode not in (0, None):
             print(g.log()[-4000:])
 
@@ -244,6 +253,25 @@ def test_header_modifier_filters(env):
     assert md.get("x-added") == "by-gantry"
     assert "x-secret" not in md and md["x-keep"] == "k"
     assert ("x-resp", "from-gantry") in call.initial_metadata()
+
+
+def test_request_mirror(env):
+    """GRPCRoute RequestMirror (issue 5: "filters (header modifiers, mirror)"): the call is also
+    sent to the mirror backend, whose answer is discarded; the client gets the primary's."""
+    n0 = len(env.m.calls)
+    rec, echoed, _ = unary(env, "/echo.Mirror/Unary_M", b"mirror-me",
+                           metadata=[("x-custom", "m1")])
+    assert rec["backend"] == "a" and echoed == b"mirror-me"
+    stream = env.ch.stream_unary("/echo.Mirror/ClientStream_M")
+    resp = json.loads(stream(iter([b"x" * 100, b"y" * 200, b"z" * 300]), timeout=10))
+    assert resp == {"backend": "a", "count": 3, "total": 600}
+    wait_until(lambda: len(env.m.calls) >= n0 + 2, timeout=5, what="mirrored calls")
+    got = {c["method"]: c for c in env.m.calls[n0:]}
+    assert got["/echo.Mirror/Unary_M"]["len"] == len(b"mirror-me")
+    assert ["x-custom", "m1"] in got["/echo.Mirror/Unary_M"]["metadata"]
+    assert got["/echo.Mirror/ClientStream_M"]["count"] == 3
+    assert got["/echo.Mirror/ClientStream_M"]["total"] == 600
+    assert all(c["backend"] == "m" for c in env.m.calls)
 
 
 def test_backend_errors_are_unavailable(env):

@@ -215,3 +215,46 @@ def test_h2_client_not_slowed_by_a_stuck_mirror(make_echo, start_gantry):
         for i in range(4):
             assert c.get(f"/q{i}").status_code == 200
         assert time.monotonic() - t0 < 2.0
+
+
+# --- h2c primary and mirror backends (appProtocol kubernetes.io/h2c). ---
+
+def test_h2c_primary_mirrored_to_h2c_and_http1_backends(make_echo, start_gantry):
+    from backends.h2echo import H2EchoBackend
+
+    primary, m2 = H2EchoBackend("primary"), H2EchoBackend("m2")
+    try:
+        m1 = make_echo("m1")
+        snap = Snapshot()
+        snap.backend("primary", [primary.endpoint()], app_protocol="H2C")
+        snap.backend("m2", [m2.endpoint()], app_protocol="H2C")
+        snap.backend("m1", [m1])
+        p = snap.http_port()
+        p.route("/", "primary", filters=[_mirror("m1"), _mirror("m2")])
+        start_gantry(snap)
+        body = os.urandom(20_000)
+        for http2 in (False, True):
+            with httpx.Client(base_url=f"http://127.0.0.1:{p.port}", http1=not http2,
+                              http2=http2, timeout=10) as c:
+                r = c.get(f"/get-{int(http2)}", headers={"x-test": "m"})
+                assert r.status_code == 200 and r.headers["x-backend"] == "primary"
+                r = c.post(f"/post-{int(http2)}", content=body)
+                assert r.status_code == 200 and r.json()["body_len"] == len(body)
+        want = {"/get-0", "/get-1", "/post-0", "/post-1"}
+        assert m1.wait_for(lambda e: {r["target"] for r in e.done_requests()} == want, 5)
+        deadline = time.monotonic() + 5
+        while {r["path"] for r in m2.requests} != want and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert {r["path"] for r in m2.requests} == want
+        for rec in m2.requests:
+            if rec["path"].startswith("/post"):
+                assert rec["body_sha256"] == hashlib.sha256(body).hexdigest()
+            else:
+                assert ["x-test", "m"] in rec["headers"]
+        for rec in m1.done_requests():
+            if rec["target"].startswith("/post"):
+                assert rec["body_sha256"] == hashlib.sha256(body).hexdigest()
+        assert len(primary.requests) == 4
+    finally:
+        primary.close()
+        m2.close()

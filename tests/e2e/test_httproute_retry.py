@@ -180,3 +180,66 @@ def test_h2_client_refused_endpoint_retried_elsewhere(make_echo, start_gantry):
     start_gantry(snap)
     with _h2(p.port) as c:
         assert all(c.get(f"/x{i}").status_code == 200 for i in range(6))
+
+
+# --- h2c backends (appProtocol kubernetes.io/h2c), from HTTP/1.1 and HTTP/2 clients. ---
+
+import pytest  # noqa: E402
+
+from backends.h2echo import H2EchoBackend  # noqa: E402
+
+
+@pytest.fixture
+def h2echo():
+    made = []
+
+    def _make(name="h2echo"):
+        b = H2EchoBackend(name)
+        made.append(b)
+        return b
+
+    yield _make
+    for b in made:
+        b.close()
+
+
+def _h2fail(n, key, how="500"):
+    return {"x-h2-fail-times": str(n), "x-h2-fail-key": key, "x-h2-fail-with": how}
+
+
+@pytest.mark.parametrize("http2", [False, True], ids=["h1-client", "h2-client"])
+def test_h2c_backend_retry(h2echo, start_gantry, http2):
+    b = h2echo()
+    snap = Snapshot()
+    snap.backend("h2", [b.endpoint()], app_protocol="H2C")
+    p = snap.http_port()
+    p.route("/", "h2", retry={"codes": [500, 503], "attempts": 2})
+    start_gantry(snap)
+    with httpx.Client(base_url=f"http://127.0.0.1:{p.port}", http1=not http2, http2=http2,
+                      timeout=10) as c:
+        r = c.get("/a", headers=_h2fail(2, "a"))
+        assert r.status_code == 200 and b.fail_counts["a"] == 3
+        r = c.get("/b", headers=_h2fail(5, "b", "503"))
+        assert r.status_code == 503 and b.fail_counts["b"] == 3  # 1 request + 2 retries
+        r = c.get("/c", headers=_h2fail(1, "c", "reset"))  # RST_STREAM: a connection error
+        assert r.status_code == 200 and b.fail_counts["c"] == 2
+        body = os.urandom(30_000)
+        r = c.post("/up", content=body, headers=_h2fail(2, "up"))
+        assert r.status_code == 200 and b.fail_counts["up"] == 3
+        assert r.json()["body_sha256"] == hashlib.sha256(body).hexdigest()
+        big = os.urandom(150_000)  # past the replay bound: not retried
+        r = c.post("/big", content=big, headers=_h2fail(3, "big"))
+        assert r.status_code == 500 and b.fail_counts["big"] == 1
+
+
+def test_h2c_backend_refused_endpoint_retried_elsewhere(h2echo, start_gantry):
+    b = h2echo()
+    snap = Snapshot()
+    snap.backend("h2", [("127.0.0.1", free_port()), b.endpoint()], app_protocol="H2C")
+    p = snap.http_port()
+    p.route("/", "h2", retry={"attempts": 1})
+    start_gantry(snap)
+    for http2 in (False, True):
+        with httpx.Client(base_url=f"http://127.0.0.1:{p.port}", http1=not http2, http2=http2,
+                          timeout=10) as c:
+            assert all(c.get(f"/x{i}").status_code == 200 for i in range(4))

@@ -172,3 +172,33 @@ def test_h2_client_header_session(make_echo, start_gantry):
         for _ in range(6):
             r = c.get(_url(p), headers={"x-session": token})
             assert r.headers["x-echo-backend"] == first and r.headers["x-session"] == token
+
+
+# --- h2c backends (appProtocol kubernetes.io/h2c), from HTTP/1.1 and HTTP/2 clients. ---
+
+def test_h2c_backend_cookie_session(start_gantry):
+    from backends.h2echo import H2EchoBackend
+
+    bs = [H2EchoBackend(f"h{i}") for i in range(3)]
+    try:
+        snap = Snapshot()
+        snap.backend("pool", [b.endpoint() for b in bs], app_protocol="H2C")
+        p = snap.http_port()
+        p.route("/", "pool", session_persistence={"type": "Cookie", "name": "gsess"})
+        start_gantry(snap, workers=1)
+        for http2 in (False, True):
+            with httpx.Client(http1=not http2, http2=http2, timeout=10) as c:
+                r = c.get(_url(p))
+                first = r.headers["x-backend"]
+                assert r.headers["set-cookie"].startswith("gsess=")
+                for _ in range(6):
+                    r = c.get(_url(p, "/again"))
+                    assert r.headers["x-backend"] == first and "set-cookie" not in r.headers
+                spread = collections.Counter()
+                for _ in range(9):
+                    c.cookies.clear()
+                    spread[c.get(_url(p)).headers["x-backend"]] += 1
+                assert len(spread) == 3
+    finally:
+        for b in bs:
+            b.close()

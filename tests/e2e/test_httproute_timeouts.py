@@ -138,3 +138,34 @@ def test_h2_client_request_and_backend_timeouts(make_echo, start_gantry):
             truncated = True
         assert truncated and time.monotonic() - t0 < 2.5
         assert c.get("/request").status_code == 200  # the connection is still fine
+
+
+# --- h2c backends (appProtocol kubernetes.io/h2c), from HTTP/1.1 and HTTP/2 clients. ---
+
+def test_h2c_backend_timeouts_and_retried_attempt(start_gantry):
+    from backends.h2echo import H2EchoBackend
+
+    b = H2EchoBackend("h2")
+    try:
+        snap = Snapshot()
+        snap.backend("h2", [b.endpoint()], app_protocol="H2C")
+        p = snap.http_port()
+        p.route("/request", "h2", timeouts={"request_ms": 500})
+        p.route("/backend", "h2", timeouts={"backend_request_ms": 500})
+        p.route("/retry", "h2", timeouts={"backend_request_ms": 400}, retry={"attempts": 2})
+        start_gantry(snap)
+        for http2 in (False, True):
+            with httpx.Client(base_url=f"http://127.0.0.1:{p.port}", http1=not http2,
+                              http2=http2, timeout=10) as c:
+                for path in ("/request", "/backend"):
+                    assert c.get(path).status_code == 200
+                    r, dt = _timed(c, path, headers={"x-h2-sleep-ms": "1500"})
+                    assert r.status_code == 504 and 0.4 <= dt < 1.4, (http2, path, r.status_code,
+                                                                       dt)
+                # Every attempt times out: 3 attempts of 400 ms, then 504.
+                n0 = len(b.requests)
+                r, dt = _timed(c, "/retry", headers={"x-h2-sleep-ms": "1500"})
+                assert r.status_code == 504 and 1.0 <= dt < 2.8, (http2, r.status_code, dt)
+                assert len(b.requests) - n0 == 3
+    finally:
+        b.close()

@@ -12,7 +12,9 @@
 
 #include "dataplane/filters/rule_filters.h"
 #include "dataplane/http1/syntax.h"
+#include "dataplane/upstream/h2_attempts.h"
 #include "dataplane/upstream/h2_client.h"
+#include "dataplane/upstream/session.h"
 
 namespace gantry::dataplane::grpc {
 
@@ -72,47 +74,63 @@ std::string clientIp(const asio::ip::tcp::endpoint& peer) {
 struct Forward {
   Session& ss;
   Stream& s;
-  upstream::H2Stream& up;
+  upstream::H2Attempts& at;  // the current attempt's stream, retries, mirrors, session
   const filters::BackendFilters* bf;
-  int64_t deadline_ms;
-  bool grpc = true;  // errors as gRPC statuses, else as HTTP statuses
+  int64_t deadline_ms;  // the request's (grpc-timeout, route request timeout)
+  bool grpc = true;     // errors as gRPC statuses, else as HTTP statuses
   bool pump_running = false;
+  bool pump_parked = false;  // the pump is done with the request body and the stream
   bool relay_done = false;
+  http2::Event pump_event{ss.worker().io()};  // the pump parked or ended
+
+  upstream::H2Stream& up() { return at.stream(); }
 
   // Request body: client DATA -> upstream stream; the client's window reopens (consume) only
-  // for bytes the upstream took.
+  // for bytes the upstream took. Every piece is also handed to the attempts (retry replay,
+  // mirrors); when the stream dies and a retry may follow, the rest of the body is still taken,
+  // to be replayed.
   awaitable<void> pump() {
     std::string piece;
+    bool dead = false;  // the current stream takes no more body bytes
     for (;;) {
       if (relay_done) break;
       if (s.bodyAvailable() > 0) {
         piece.clear();
         size_t n = ss.takeBody(s, piece, kRequestPiece);
-        up.append(piece);
-        bool ok = co_await up.flush(false);
-        if (!ok) break;  // the upstream stream ended: the response side reports it
+        at.capture(piece);
+        if (!dead) {
+          up().append(piece);
+          if (!co_await up().flush(false)) dead = true;
+        }
         ss.consume(s, n);
+        if (dead && !at.mayReplay()) break;  // the response side reports it
         continue;
       }
       if (s.body_end) {
         std::vector<upstream::H2Field> t;
         for (const auto& h : s.trailers) t.push_back({std::string(h.name), std::string(h.value)});
-        if (!t.empty()) up.setTrailers(std::move(t));
-        bool ok = co_await up.flush(true);
-        if (!ok) break;
+        at.endBody(t);  // RequestMirror: the complete request goes to the mirrors now
+        if (!dead) {
+          if (!t.empty()) up().setTrailers(std::move(t));
+          bool ok = co_await up().flush(true);
+          (void)ok;  // a dead stream: the response side reports it
+        }
+        pump_parked = true;
+        pump_event.notify();
         // A client that cancels a call (RST_STREAM) must cancel it upstream too (gRPC
         // cancellation), also while the response is still streaming.
         while (!relay_done && !s.aborted()) co_await s.req_event.wait(0);
-        if (s.aborted() && !relay_done) up.cancel();
+        if (s.aborted() && !relay_done) up().cancel();
         break;
       }
       if (s.aborted()) {
-        up.cancel();
+        up().cancel();
         break;
       }
       co_await s.req_event.wait(0);
     }
     pump_running = false;
+    pump_event.notify();
   }
 
   bool deadlinePassed() const { return deadline_ms != 0 && steadyMs() >= deadline_ms; }
@@ -137,8 +155,24 @@ struct Forward {
       }
     } done{*this};
     const Options& opt = ss.worker().options();
-    upstream::H2Event ev = co_await up.next();
+    upstream::H2Event ev = co_await up().next();
     if (s.aborted()) co_return;
+    // HTTPRouteRetry: an attempt that failed in a way a retry may fix is sent again once the
+    // pump is done with its stream and the whole body was kept.
+    while (at.wantsRetry(ev)) {
+      while (pump_running && !pump_parked && !s.aborted()) {
+        if (!co_await pump_event.wait(opt.idle_timeout_ms)) break;
+      }
+      if (s.aborted()) co_return;
+      if ((pump_running && !pump_parked) || !at.canReplay()) break;
+      if (!co_await at.retry()) {
+        error(Status::kDeadlineExceeded, 504, "upstream timeout");
+        co_return;
+      }
+      if (s.aborted()) co_return;
+      ev = co_await up().next();
+      if (s.aborted()) co_return;
+    }
     if (ev.type != upstream::H2EventType::kHeaders) {
       switch (ev.type) {
         case upstream::H2EventType::kTimeout:
@@ -149,7 +183,7 @@ struct Forward {
           }
           break;
         case upstream::H2EventType::kConnectFailed:
-          if (up.tlsFailed()) {
+          if (up().tlsFailed()) {
             error(Status::kUnavailable, 502, "upstream TLS error");  // BackendTLSPolicy
           } else {
             error(Status::kUnavailable, 503, "upstream connect error");
@@ -169,20 +203,21 @@ struct Forward {
       if (bf != nullptr && bf->response.drops(h.name)) continue;  // ResponseHeaderModifier
       fields.push_back({h.name, h.value});
     }
+    at.sessionFields(extra);  // SessionPersistence, for the endpoint that answered
     for (const auto& h : extra) fields.push_back({h.name, h.value});
     // A trailers-only upstream answer (a gRPC error: one HEADERS frame with END_STREAM) stays
     // one: grpc-status is in that block.
-    const bool trailers_only = up.endsAfterHeaders();
+    const bool trailers_only = up().endsAfterHeaders();
     if (!ss.submitResponse(s, ev.status, fields, !trailers_only)) {
-      up.cancel();
+      up().cancel();
       co_return;
     }
     if (trailers_only) co_return;
     std::vector<std::string> trailers;
     for (;;) {
-      ev = co_await up.next();
+      ev = co_await up().next();
       if (s.aborted()) {
-        up.cancel();
+        up().cancel();
         co_return;
       }
       switch (ev.type) {
@@ -191,12 +226,12 @@ struct Forward {
             if (!co_await s.resp_event.wait(opt.idle_timeout_ms) &&
                 ss.pendingBody(s) >= kResponseHighWater && !s.aborted()) {
               ss.resetStream(s, NGHTTP2_CANCEL);  // the client stopped reading
-              up.cancel();
+              up().cancel();
               co_return;
             }
           }
           if (s.aborted()) {
-            up.cancel();
+            up().cancel();
             co_return;
           }
           ss.appendBody(s, ev.data);
@@ -213,7 +248,7 @@ struct Forward {
         case upstream::H2EventType::kTimeout:
           if (grpc && deadlinePassed()) {
             // The head went out: the status goes in the trailers.
-            up.cancel();
+            up().cancel();
             ss.endBody(s,
                        {"grpc-status", std::to_string(static_cast<int>(Status::kDeadlineExceeded)),
                         "grpc-message", "deadline exceeded"});
@@ -299,7 +334,14 @@ awaitable<void> serveGrpc(Session& ss, Stream& s, const RouteTable& table, Local
     respondGrpcError(ss, s, Status::kUnavailable, "no backend");
     co_return;
   }
-  uint32_t bi = rule->picker.pick(lt.rule_rr[rule->slot]);
+  // SessionPersistence (GRPCRouteRule.sessionPersistence): a valid session picks its backendRef
+  // and endpoint, as for HTTPRoute.
+  upstream::SessionChoice session;
+  if (!rule->session_targets.empty()) {
+    session = upstream::findSession(*rule, s.headers, upstream::wallClockSeconds());
+  }
+  uint32_t bi = session.position >= 0 ? static_cast<uint32_t>(session.position)
+                                      : rule->picker.pick(lt.rule_rr[rule->slot]);
   int32_t bidx = rule->backends[bi];
   if (bidx < 0 || table.backend(static_cast<uint32_t>(bidx)).total_weight == 0) {
     respondGrpcError(ss, s, Status::kUnavailable,
@@ -307,14 +349,14 @@ awaitable<void> serveGrpc(Session& ss, Stream& s, const RouteTable& table, Local
     co_return;
   }
   co_await forwardHttp2(ss, s, table, lt, *rule, bi, table.backend(static_cast<uint32_t>(bidx)),
-                        authority, path, query, has_query, start_ms, true);
+                        authority, path, query, has_query, start_ms, true, &session);
 }
 
 awaitable<void> forwardHttp2(Session& ss, Stream& s, const RouteTable& table, LocalTable& lt,
                              const CompiledRule& rule, uint32_t backend_ref,
                              const CompiledBackend& backend, std::string_view authority,
                              const std::string& path, std::string_view query, bool has_query,
-                             int64_t start_ms, bool grpc) {
+                             int64_t start_ms, bool grpc, const upstream::SessionChoice* session) {
   Worker& w = ss.worker();
   const Options& opt = w.options();
   const ir::Rule& ir_rule = *rule.ir;
@@ -366,9 +408,10 @@ awaitable<void> forwardHttp2(Session& ss, Stream& s, const RouteTable& table, Lo
   if (ours("x-forwarded-host") && !authority.empty()) {
     req.headers.push_back({"x-forwarded-host", xfh + std::string(authority)});
   }
+  // The route's request timeout counts from when the request head was received (start_ms);
+  // backendRequest bounds each attempt (upstream/h2_attempts.h).
   if (ir_rule.timeouts.request_ms != 0)
     tighten(now + (start_ms + ir_rule.timeouts.request_ms - w.nowMs()));
-  if (ir_rule.timeouts.backend_request_ms != 0) tighten(now + ir_rule.timeouts.backend_request_ms);
   if (deadline != 0 && deadline <= now) {
     if (grpc) {
       respondGrpcError(ss, s, Status::kDeadlineExceeded, "deadline exceeded");
@@ -379,12 +422,21 @@ awaitable<void> forwardHttp2(Session& ss, Stream& s, const RouteTable& table, Lo
   }
 
   uint32_t* rr = &lt.backend_rr[static_cast<size_t>(&backend - &table.backend(0))];
-  std::unique_ptr<upstream::H2Stream> up = w.h2Pool().open(backend, rr, std::move(req));
-  if (up->reused()) ++w.stats().upstream_reuses;
-  up->setDeadline(deadline);
-  up->setIdleTimeout(opt.upstream_response_timeout_ms != 0 ? opt.upstream_response_timeout_ms
-                                                           : opt.idle_timeout_ms);
-  Forward f{ss, s, *up, bf, deadline, grpc};
+  upstream::H2Attempts::Params params{
+      .w = w,
+      .lt = lt,
+      .rule = rule,
+      .backend_pos = backend_ref,
+      .backend = backend,
+      .rr = rr,
+      .request_deadline = deadline,
+      .idle_ms = opt.upstream_response_timeout_ms != 0 ? opt.upstream_response_timeout_ms
+                                                       : opt.idle_timeout_ms,
+      .session = session != nullptr ? *session : upstream::SessionChoice{},
+      .is_head = s.method == "HEAD"};
+  upstream::H2Attempts attempts(std::move(params), std::move(req));
+  attempts.open();
+  Forward f{ss, s, attempts, bf, deadline, grpc};
   f.pump_running = true;
   using namespace asio::experimental::awaitable_operators;
   auto both = f.pump() && f.relay();  // named: the g++ 12 co_await temporaries note

@@ -23,6 +23,7 @@
 
 #include "dataplane/http2/session.h"
 #include "dataplane/router/route_table.h"
+#include "dataplane/upstream/session.h"
 
 namespace gantry::dataplane::grpc {
 
@@ -58,11 +59,14 @@ asio::awaitable<void> serveGrpc(http2::Session& ss, http2::Stream& s, const Rout
 
 // Forwards a routed HTTP/2 stream to an HTTP/2 (h2c) backend: `backend_ref` is the picked index
 // into the rule's backendRefs (for its filters). `grpc` selects gRPC-shaped errors and
-// grpc-timeout; otherwise errors are HTTP statuses (502/503/504) as on the HTTP/1.1 path.
+// grpc-timeout; otherwise errors are HTTP statuses (502/503/504) as on the HTTP/1.1 path. The
+// route's timeouts, retries, RequestMirror and `session` (SessionPersistence: the request's
+// session, null when none) apply as on the HTTP/1.1 path (upstream/h2_attempts.h).
 asio::awaitable<void> forwardHttp2(http2::Session& ss, http2::Stream& s, const RouteTable& table,
                                    LocalTable& lt, const CompiledRule& rule, uint32_t backend_ref,
                                    const CompiledBackend& backend, std::string_view authority,
                                    const std::string& path, std::string_view query, bool has_query,
-                                   int64_t start_ms, bool grpc);
+                                   int64_t start_ms, bool grpc,
+                                   const upstream::SessionChoice* session = nullptr);
 
 }  // namespace gantry::dataplane::grpc

@@ -656,7 +656,7 @@ void mirrorBuffered(Exchange& x, LocalTable& lt, const CompiledRule& rule, uint3
   const uint32_t timeout = upstream::mirrorTimeoutMs(*rule.ir);
   const bool is_head = x.s.method == "HEAD";
   upstream::forEachMirror(lt, rule, backend_pos, [&](const CompiledBackend& b, uint32_t& rr) {
-    if (b.tlsRequired() || b.ir->app_protocol == ir::AppProtocol::kH2c) return;
+    if (b.tlsRequired() || upstream::http2Backend(b)) return;
     upstream::spawnMirror(x.w, upstream::pickMirrorEndpoint(b, rr), x.c.out,
                           x.w.options().upstream_connect_timeout_ms, timeout, is_head);
   });
@@ -1109,7 +1109,7 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
     // the worker's HTTP/2 pool.
     co_await grpc::forwardHttp2(ss, s, *table, *lt.get(), *rule, bi,
                                 table->backend(static_cast<uint32_t>(bidx)), s.authority, path,
-                                query, has_query, start_ms, grpc::isGrpcRequest(s));
+                                query, has_query, start_ms, grpc::isGrpcRequest(s), &session);
     co_return;
   }
   co_await proxy(ss, s, *table, *lt.get(), *rule, bi, table->backend(static_cast<uint32_t>(bidx)),

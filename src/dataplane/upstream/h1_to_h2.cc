@@ -12,6 +12,8 @@
 
 #include "dataplane/filters/cors.h"
 #include "dataplane/http1/syntax.h"
+#include "dataplane/http2/event.h"
+#include "dataplane/upstream/h2_attempts.h"
 #include "dataplane/upstream/h2_client.h"
 
 namespace gantry::dataplane::upstream {
@@ -90,14 +92,19 @@ void appendFieldLines(std::string_view t, std::vector<H2Field>& out) {
   }
 }
 
-// Collects decoded request body bytes straight into the stream's send buffer.
+// Collects decoded request body bytes straight into the stream's send buffer (unless that
+// stream is dead), and hands them to the attempts (retry replay, mirrors).
 class StreamSink : public http1::BodySink {
  public:
-  explicit StreamSink(H2Stream& s) : s_(s) {}
-  void onBody(const char* data, size_t len) override { s_.append(std::string_view(data, len)); }
+  StreamSink(H2Attempts& at, bool dead) : at_(at), dead_(dead) {}
+  void onBody(const char* data, size_t len) override {
+    at_.capture(std::string_view(data, len));
+    if (!dead_) at_.stream().append(std::string_view(data, len));
+  }
 
  private:
-  H2Stream& s_;
+  H2Attempts& at_;
+  bool dead_;
 };
 
 enum class PumpFailure : uint8_t { kNone, kClientGone, kBadBody };
@@ -105,11 +112,14 @@ enum class PumpFailure : uint8_t { kNone, kClientGone, kBadBody };
 struct Bridge {
   Worker& w;
   H1Request& r;
-  H2Stream& stream;
+  H2Attempts& at;
   bool pump_running = false;
+  bool dead = false;                // the current stream takes no more body bytes
+  http2::Event pump_event{w.io()};  // the pump ended
   bool pump_abort = false;
   bool body_done = true;
   PumpFailure failed = PumpFailure::kNone;
+  std::vector<H2Field> session;
 
   void setDeadline(uint32_t ms) {
     r.entry.timed_out = false;
@@ -132,7 +142,7 @@ struct Bridge {
       vr = v->feed(in.begin(), in.size(), &vused);
       if (vr == http1::ChunkedValidator::kBad) return false;
     }
-    StreamSink sink(stream);
+    StreamSink sink(at, dead);
     http1::Parser& p = r.ctx.req;
     size_t n = p.feedBody(in.begin(), in.size(), &sink);
     if (p.failed()) return false;
@@ -159,28 +169,36 @@ struct Bridge {
     for (;;) {
       if (!feed(v)) {
         failed = PumpFailure::kBadBody;
-        stream.cancel();
+        at.stream().cancel();
         break;
       }
       if (r.ctx.req.done()) {
         body_done = true;
         auto t = trailers();
-        if (!t.empty()) stream.setTrailers(std::move(t));
-        co_await stream.flush(true);
+        at.endBody(t);  // RequestMirror: the complete request goes to the mirrors now
+        if (!dead) {
+          if (!t.empty()) at.stream().setTrailers(std::move(t));
+          co_await at.stream().flush(true);
+        }
         break;
       }
-      bool ok = co_await stream.flush(false);
-      if (!ok || pump_abort) break;
+      if (!dead && !co_await at.stream().flush(false)) {
+        // The stream died: keep taking the body while a retry may replay it.
+        dead = true;
+        if (!at.mayReplay()) break;
+      }
+      if (pump_abort) break;
       setDeadline(opt.idle_timeout_ms);
       ssize_t n = co_await r.io.read(r.ctx.in);
       if (pump_abort) break;
       if (n <= 0) {
         failed = PumpFailure::kClientGone;
-        stream.cancel();
+        at.stream().cancel();
         break;
       }
     }
     pump_running = false;
+    pump_event.notify();
   }
 
   awaitable<bool> localResponse(unsigned status, std::string_view body, bool close) {
@@ -208,12 +226,24 @@ struct Bridge {
     pump_abort = true;
     asio::error_code ec;
     r.down.cancel(ec);
-    stream.cancel();
+    at.stream().cancel();
   }
 
   awaitable<bool> relay() {
     const bool close_local = r.has_body || !r.keep_alive || w.draining();
-    H2Event ev = co_await stream.next();
+    H2Event ev = co_await at.stream().next();
+    // HTTPRouteRetry: an attempt that failed in a way a retry may fix is sent again once the
+    // pump is done and the whole body was kept.
+    while (at.wantsRetry(ev) && failed == PumpFailure::kNone && !r.entry.killed) {
+      while (pump_running) {
+        if (!co_await pump_event.wait(w.options().idle_timeout_ms)) break;
+      }
+      if (pump_running || !at.canReplay() || failed != PumpFailure::kNone) break;
+      if (!co_await at.retry()) {
+        co_return co_await localResponse(504, "upstream timeout\n", true);
+      }
+      ev = co_await at.stream().next();
+    }
     if (ev.type != H2EventType::kHeaders) {
       stopPump();
       if (failed == PumpFailure::kClientGone || r.entry.killed) co_return false;
@@ -224,7 +254,7 @@ struct Bridge {
         case H2EventType::kConnectFailed:
           // A backend reached whose TLS handshake failed (BackendTLSPolicy verification): 502,
           // as on the HTTP/1.1 upstream path.
-          if (stream.tlsFailed()) {
+          if (at.stream().tlsFailed()) {
             co_return co_await localResponse(502, "upstream TLS error\n", close_local);
           }
           co_return co_await localResponse(503, "upstream connect error\n", close_local);
@@ -252,6 +282,9 @@ struct Bridge {
     }
     if (bf != nullptr) out.append(bf->response.lines());
     out.append(r.resp_extra);
+    session.clear();
+    at.sessionFields(session);  // SessionPersistence, for the endpoint that answered
+    for (const auto& h : session) out.append(h.name).append(": ").append(h.value).append("\r\n");
     // nghttp2 checked that DATA matches a Content-Length (RFC 9113 8.1.1), so it is kept;
     // otherwise the length is unknown: chunked for HTTP/1.1, close-delimited for HTTP/1.0.
     const bool chunked = !no_body && !has_cl && r.http11;
@@ -276,7 +309,7 @@ struct Bridge {
     std::string tail;
     for (;;) {
       if (!pump_running) setDeadline(0);  // waiting on the backend: the stream has its timers
-      ev = co_await stream.next();
+      ev = co_await at.stream().next();
       if (ev.type == H2EventType::kData) {
         if (no_body) continue;
         if (chunked) {
@@ -399,23 +432,30 @@ awaitable<bool> proxyHttp1ToH2(Worker& w, H1Request& r, const ir::Rule& rule,
     req.headers.push_back({"x-forwarded-host", std::move(xfh)});
   }
 
-  std::unique_ptr<H2Stream> stream = w.h2Pool().open(backend, rr, std::move(req));
-  if (stream->reused()) {
-    ++w.stats().upstream_reuses;
-  }
-  // Timeouts: the route's backendRequest and what is left of its request timeout bound the whole
-  // exchange; --upstream-response-timeout (else the idle timeout) bounds any wait for progress.
-  uint32_t limit = rule.timeouts.backend_request_ms;
+  // Timeouts: what is left of the route's request timeout bounds all attempts, its
+  // backendRequest each one (upstream/h2_attempts.h); --upstream-response-timeout (else the idle
+  // timeout) bounds any wait for progress.
+  int64_t request_deadline = 0;
   if (rule.timeouts.request_ms != 0) {
     int64_t left = r.start_ms + rule.timeouts.request_ms - w.nowMs();
-    uint32_t l = static_cast<uint32_t>(std::max<int64_t>(left, 1));
-    if (limit == 0 || l < limit) limit = l;
+    request_deadline = steadyMs() + std::max<int64_t>(left, 1);
   }
-  if (limit != 0) stream->setDeadline(steadyMs() + limit);
-  stream->setIdleTimeout(opt.upstream_response_timeout_ms != 0 ? opt.upstream_response_timeout_ms
-                                                               : opt.idle_timeout_ms);
+  H2Attempts::Params params{.w = w,
+                            .lt = r.table,
+                            .rule = r.rule,
+                            .backend_pos = r.backend_pos,
+                            .backend = backend,
+                            .rr = rr,
+                            .request_deadline = request_deadline,
+                            .idle_ms = opt.upstream_response_timeout_ms != 0
+                                           ? opt.upstream_response_timeout_ms
+                                           : opt.idle_timeout_ms,
+                            .session = r.session,
+                            .is_head = r.is_head};
+  H2Attempts attempts(std::move(params), std::move(req));
+  attempts.open();
 
-  Bridge b{w, r, *stream};
+  Bridge b{w, r, attempts};
   if (r.has_body) {
     if (r.expect_continue && c.in.empty()) {
       // RFC 9110 10.1.1: gantry answers 100-continue itself.

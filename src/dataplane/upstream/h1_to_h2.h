@@ -22,6 +22,7 @@
 #include "dataplane/filters/rule_filters.h"
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/router/route_table.h"
+#include "dataplane/upstream/session.h"
 #include "dataplane/worker.h"
 
 namespace gantry::dataplane::upstream {
@@ -65,6 +66,12 @@ struct H1Request {
   const filters::BackendFilters* filters = nullptr;
   std::string_view resp_extra;
   bool cors_applied = false;
+  // The routed rule (timeouts, retries, mirrors, session persistence: upstream/h2_attempts.h),
+  // the request's table, the picked backendRef position and the request's session.
+  const CompiledRule& rule;
+  LocalTable& table;
+  uint32_t backend_pos = 0;
+  SessionChoice session;
 };
 
 // Proxies one request to an h2c backend. Returns true when the client connection stays open.

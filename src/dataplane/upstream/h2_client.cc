@@ -574,7 +574,12 @@ void H2Stream::attach() {
     if (!picked_) {
       picked_ = true;
       start_endpoint_ = 0;
-      if (backend_.total_weight > 0) start_endpoint_ = backend_.picker.pick(*rr_);
+      if (preferred_endpoint_ >= 0) {
+        // The caller's choice (a session's endpoint, or the one after a failed attempt).
+        start_endpoint_ = static_cast<uint32_t>(preferred_endpoint_) % static_cast<uint32_t>(n);
+      } else if (backend_.total_weight > 0) {
+        start_endpoint_ = backend_.picker.pick(*rr_);
+      }
     }
     const tcp::endpoint& ep = backend_.endpoints[(start_endpoint_ + endpoint_attempts_) % n];
     bool reused = false;
@@ -588,6 +593,7 @@ void H2Stream::attach() {
     eof_sent_ = false;
     if (!c->submit(this)) continue;  // that connection stopped taking streams: another one
     reused_ = reused;
+    endpoint_index_ = static_cast<int32_t>((start_endpoint_ + endpoint_attempts_) % n);
     conn_ = c;
     credit_conn_ = std::move(c);
     return;
@@ -789,9 +795,10 @@ size_t H2Pool::connectionCount() const {
   return n;
 }
 
-std::unique_ptr<H2Stream> H2Pool::open(const CompiledBackend& backend, uint32_t* rr,
-                                       H2Request req) {
+std::unique_ptr<H2Stream> H2Pool::open(const CompiledBackend& backend, uint32_t* rr, H2Request req,
+                                       int32_t endpoint) {
   std::unique_ptr<H2Stream> s(new H2Stream(*this, backend, rr, std::move(req)));
+  s->preferred_endpoint_ = endpoint;
   s->attach();
   return s;
 }

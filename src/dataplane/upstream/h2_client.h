@@ -121,6 +121,8 @@ class H2Stream {
   bool endsAfterHeaders() const { return ended_ && recv_buf_.empty() && !trailers_ready_; }
   // Whether the stream went out on a pooled connection that already carried streams.
   bool reused() const { return reused_; }
+  // Index into the backend's endpoints of the endpoint the request went to (-1: none yet).
+  int32_t endpointIndex() const { return endpoint_index_; }
   // After kConnectFailed: at least one endpoint was reached but its TLS handshake failed
   // (verification, protocol): callers answer 502 rather than 503, as the HTTP/1.1 path does.
   bool tlsFailed() const { return tls_failed_; }
@@ -151,6 +153,8 @@ class H2Stream {
   std::shared_ptr<H2Conn> credit_conn_;
   int32_t id_ = -1;
   uint32_t start_endpoint_ = 0;
+  int32_t preferred_endpoint_ = -1;  // H2Pool::open's `endpoint`
+  int32_t endpoint_index_ = -1;
   bool picked_ = false;
   uint32_t endpoint_attempts_ = 0;
   uint32_t refused_retries_ = 0;
@@ -205,8 +209,10 @@ class H2Pool {
   // Opens a stream for `req` to one of `backend`'s endpoints (weighted round robin with the
   // caller's counter `rr`). The backend and counter must outlive the stream (the request keeps its
   // route table). The request head is submitted at once (connecting first if needed); next()
-  // reports kConnectFailed when no endpoint could be reached.
-  std::unique_ptr<H2Stream> open(const CompiledBackend& backend, uint32_t* rr, H2Request req);
+  // reports kConnectFailed when no endpoint could be reached. `endpoint` >= 0: start with that
+  // endpoint index instead (session persistence, retries), without advancing `rr`.
+  std::unique_ptr<H2Stream> open(const CompiledBackend& backend, uint32_t* rr, H2Request req,
+                                 int32_t endpoint = -1);
 
   // Closes connections without streams that have been idle longer than idle_ms (all idle ones
   // when `all`: drain). Called from the worker's tick.

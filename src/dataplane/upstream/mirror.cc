@@ -186,11 +186,11 @@ void mirrorH2Request(Worker& w, LocalTable& lt, const CompiledRule& rule, uint32
                      const std::vector<H2Field>& trailers, bool is_head) {
   const uint32_t timeout = mirrorTimeoutMs(*rule.ir);
   forEachMirror(lt, rule, backend_pos, [&](const CompiledBackend& b, uint32_t& rr) {
-    if (b.tlsRequired()) return;
-    if (b.ir->app_protocol == ir::AppProtocol::kH2c) {
+    if (http2Backend(b)) {
       spawnH2Mirror(w, lt, b, &rr, req, std::string(body), trailers, timeout);
       return;
     }
+    if (b.tlsRequired()) return;
     // RFC 9113 8.3.1: :authority becomes Host; the request is complete, so Content-Length.
     std::string out;
     out.reserve(256 + body.size());

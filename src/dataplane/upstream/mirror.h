@@ -57,6 +57,12 @@ void forEachMirror(LocalTable& lt, const CompiledRule& rule, uint32_t backend_po
   }
 }
 
+// Whether `b` is reached through the worker's HTTP/2 pool (h2c, or h2 over TLS).
+inline bool http2Backend(const CompiledBackend& b) {
+  return b.ir->app_protocol == ir::AppProtocol::kH2c ||
+         b.ir->app_protocol == ir::AppProtocol::kHttp2Tls;
+}
+
 // One endpoint of `b` by its weights (advances `rr`).
 const asio::ip::tcp::endpoint& pickMirrorEndpoint(const CompiledBackend& b, uint32_t& rr);
 
@@ -69,7 +75,8 @@ void spawnH2Mirror(Worker& w, LocalTable& lt, const CompiledBackend& b, uint32_t
 // The mirrors of a request known as an HTTP/2 request (`req`, complete `body`, `trailers`), as
 // the h2c paths have it: h2c mirror backends get an HTTP/2 stream, HTTP/1.1 ones the same request
 // as HTTP/1.1 (Content-Length framing, trailers dropped: HTTP/1.1 needs chunked for them and the
-// answer is discarded anyway). Backends that need TLS (BackendTLSPolicy) are not mirrored to.
+// answer is discarded anyway). HTTP/1.1 backends that need TLS (BackendTLSPolicy) are not
+// mirrored to; h2 over TLS ones are (the pool does the TLS).
 void mirrorH2Request(Worker& w, LocalTable& lt, const CompiledRule& rule, uint32_t backend_pos,
                      const H2Request& req, std::string_view body,
                      const std::vector<H2Field>& trailers, bool is_head);

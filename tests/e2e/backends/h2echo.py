@@ -21,6 +21,9 @@ Per-request behaviour through request headers:
   x-h2-goaway: 1          after answering, send GOAWAY (last-stream-id = this stream) and close the
                           connection once its streams are done
   x-h2-reset: 1           answer with RST_STREAM(INTERNAL_ERROR) instead of a response
+  x-h2-fail-times: N      the first N requests with the same x-h2-fail-key (default: the path) fail
+                          as x-h2-fail-with says (a status code, default 500, or "reset"); later
+                          ones are answered normally. `backend.fail_counts[key]` counts them all.
 
 Constructor options: max_concurrent_streams (SETTINGS_MAX_CONCURRENT_STREAMS, default 100);
 tls: an ssl.SSLContext (server side) to serve h2 over TLS instead of h2c -- ALPN "h2" is set on it;
@@ -196,19 +199,26 @@ class _Conn(asyncio.Protocol):
             "trailers": [[k, v] for k, v in s.trailers],
             "tls": self.tls,
         }
+        fail_with = None
         with self.b.lock:
             self.b.requests.append(rec)
+            if "x-h2-fail-times" in h:
+                key = h.get("x-h2-fail-key", h.get(":path"))
+                n = self.b.fail_counts.get(key, 0) + 1
+                self.b.fail_counts[key] = n
+                if n <= int(h["x-h2-fail-times"]):
+                    fail_with = h.get("x-h2-fail-with", "500")
         sleep_ms = int(h.get("x-h2-sleep-ms", "0"))
         if sleep_ms:
             await asyncio.sleep(sleep_ms / 1000)
         if self.closed or s.reset:
             return
-        if h.get("x-h2-reset") == "1":
+        if h.get("x-h2-reset") == "1" or fail_with == "reset":
             self.c.reset_stream(s.id, h2.errors.ErrorCodes.INTERNAL_ERROR)
             self.flush()
             self.streams.pop(s.id, None)
             return
-        status = h.get("x-h2-status", "200")
+        status = fail_with or h.get("x-h2-status", "200")
         trailers = json.loads(h["x-h2-trailers"]) if "x-h2-trailers" in h else None
         if h.get("x-h2-echo-body") == "1":
             body, headers = bytes(s.body), [(":status", status)]
@@ -253,6 +263,7 @@ class H2EchoBackend:
         self.errors: list[str] = []
         self.refused: set[str] = set()
         self.refusals = 0
+        self.fail_counts: dict[str, int] = {}
         self.resets_received = 0
         self.connections = 0
         self.max_active = 0
