@@ -1613,6 +1613,16 @@ std::string Translator::resolveBackend(const api::BackendObjectReference& ref,
                                              " has unsupported appProtocol " + ap);
     }
   }
+  // GEP-1911 "Supporting Protocols": kubernetes.io/wss (WebSocket over TLS) on an HTTPRoute is
+  // supported "only if there is a corresponding BackendTLSPolicy" (GEP-1897): without one there is
+  // no trust to verify the backend with, so the ref is invalid ("If a Route is not able to send
+  // traffic to the backend using the specified protocol ... ResolvedRefs ... UnsupportedProtocol").
+  if (proto == ir::AppProtocol::kWebSocketTls && !backendTls(svc, *sp)) {
+    return fail("UnsupportedProtocol", "Service " + key(ns, ref.name) + " port " +
+                                           std::to_string(sp->port) +
+                                           " has appProtocol kubernetes.io/wss but no valid "
+                                           "BackendTLSPolicy (GEP-1911: wss needs one)");
+  }
   if (services_used) services_used->push_back(key(ns, ref.name));
 
   std::string name = key(ns, ref.name) + ":" + std::to_string(sp->port);

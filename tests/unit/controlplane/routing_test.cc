@@ -425,7 +425,43 @@ TEST(Endpoints, AppProtocolMapsToIr) {
   auto res = run(o);
   EXPECT_EQ(findBackend(res.snapshot, "app/multi:1")->app_protocol, ir::AppProtocol::kH2c);
   EXPECT_EQ(findBackend(res.snapshot, "app/multi:2")->app_protocol, ir::AppProtocol::kWebSocket);
-  EXPECT_EQ(findBackend(res.snapshot, "app/multi:3")->app_protocol, ir::AppProtocol::kWebSocketTls);
+  // GEP-1911: wss on an HTTPRoute only with a BackendTLSPolicy; without one the ref is invalid.
+  EXPECT_EQ(findBackend(res.snapshot, "app/multi:3"), nullptr);
+  const auto* st = findStatus(res, "HTTPRoute", "app", "r");
+  ASSERT_NE(st, nullptr);
+  const auto* c = findCondition(st->parents[0].conditions, "ResolvedRefs");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->status, "False");
+  EXPECT_EQ(c->reason, "UnsupportedProtocol");
+  EXPECT_NE(c->message.find("kubernetes.io/wss"), std::string::npos) << c->message;
+}
+
+TEST(Endpoints, WssWithBackendTlsPolicyIsWebSocketOverTls) {
+  auto o = allowAllWorld();
+  api::ConfigMap cm;
+  cm.metadata = meta("app", "ca");
+  cm.data["ca.crt"] = "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n";
+  o.config_maps.push_back(cm);
+  api::Service s = service("app", "chat", {443});
+  s.ports[0].app_protocol = "kubernetes.io/wss";
+  o.services.push_back(s);
+  api::BackendTlsPolicy p;
+  p.metadata = meta("app", "p");
+  p.target_refs = {{"", "Service", "chat", std::nullopt}};
+  p.ca_certificate_refs = {{"", "ConfigMap", "ca", std::nullopt}};
+  p.hostname = "chat.app.svc";
+  o.backend_tls_policies.push_back(p);
+  o.http_routes.push_back(
+      httpRoute("app", "r", {parent("gw", "infra")}, {}, {rule({}, {backend("chat", 443)})}));
+  auto res = run(o);
+  const ir::Backend* b = findBackend(res.snapshot, "app/chat:443");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->app_protocol, ir::AppProtocol::kWebSocketTls);
+  ASSERT_TRUE(b->tls.has_value());
+  EXPECT_EQ(b->tls->sni, "chat.app.svc");
+  const auto* st = findStatus(res, "HTTPRoute", "app", "r");
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(findCondition(st->parents[0].conditions, "ResolvedRefs")->status, "True");
 }
 
 TEST(Endpoints, ServiceWithNoReadyEndpointsIsStillResolved) {
