@@ -6,7 +6,9 @@
 #   bench/h2.sh <gantry-binary>
 #
 # Environment: MODES ("h2c tls"), ROUNDS (5), DURATION seconds per run (5), CLIENTS (10),
-# STREAMS per client (-m, 10). Loopback only; every process started here is stopped on exit.
+# STREAMS per client (-m, 10); SYSCALLS=1 adds system calls per request by type for each proxy
+# (perf, SYSCALL_REQUESTS requests, 50000), a figure the machine's load does not change.
+# Loopback only; every process started here is stopped on exit.
 # See bench/README.md ("HTTP/2") for the method and the measured results.
 set -euo pipefail
 
@@ -146,9 +148,12 @@ for p in gantry nginx; do
 done
 
 # h2load: -D seconds, CLIENTS connections, STREAMS concurrent streams each; one parseable line.
+# The host goes in :authority: h2load sends its own :authority (from the URL) and would add
+# "-H Host:" as a second, different Host field, which RFC 9113 8.3.1 makes malformed (both
+# proxies answer 400: every request then "fails" quickly and the figures measure error pages).
 run_h2load() {  # run_h2load URL SECONDS -> "requests_done succeeded failed errored seconds mean_us"
   "${PIN_OTHER[@]}" h2load -D "$2" -c "$CLIENTS" -m "$STREAMS" -t 1 \
-    -H 'Host: bench.example.com' "$1" 2>&1 | awk '
+    -H ':authority: bench.example.com' "$1" 2>&1 | awk '
     /^finished in/ { gsub(/s,/, "", $3); secs = $3 }
     /^requests:/ { done = $6; ok = $8; failed = $10; errored = $12 }
     /^time for request:/ { mean = $6; unit = mean; sub(/[0-9.]+/, "", unit); sub(/[a-z]+$/, "", mean)
@@ -168,10 +173,12 @@ for ((r = 1; r <= ROUNDS; r++)); do
       line=$(run_h2load "$(url "$p" "$m")" "$DURATION")
       t1=$(cpu_ticks "${PID[$p]}")
       [[ -n $line ]] || die "h2load produced no result for $p ($m)"
+      read -r _ ok _ <<<"$line"
+      ((ok > 0)) || die "no request succeeded through $p ($m): h2load says $line"
       echo "$p $m $r $line $((t1 - t0))" >>"$RESULTS"
       awk -v r="$r" -v p="$p" -v m="$m" -v clk="$CLK_TCK" -v ticks=$((t1 - t0)) '{
         printf "round %d %-6s %-3s %8.0f req/s  mean %6.2f ms  cpu %5.1f us/req  failed %d\n", r,
-          p, m, $1 / $5, $6 / 1000, ticks * 1e6 / clk / ($1 > 0 ? $1 : 1), $3 + $4 }' <<<"$line"
+          p, m, $2 / $5, $6 / 1000, ticks * 1e6 / clk / ($2 > 0 ? $2 : 1), $3 + $4 }' <<<"$line"
     done
   done
 done
@@ -183,9 +190,9 @@ path, clk, c, m_, dur, rounds = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
 runs = {}
 for line in open(path):
     p, mode, r, done, ok, failed, errored, secs, mean, ticks = line.split()
-    done, secs, ticks = int(done), float(secs), int(ticks)
+    ok, secs, ticks = int(ok), float(secs), int(ticks)
     runs.setdefault((mode, p), []).append({
-        "rps": done / secs, "mean": float(mean) / 1000, "cpu_us": ticks * 1e6 / clk / max(done, 1),
+        "rps": ok / secs, "mean": float(mean) / 1000, "cpu_us": ticks * 1e6 / clk / max(ok, 1),
         "util": ticks / clk / secs * 100, "failed": int(failed) + int(errored)})
 print()
 print(f"h2load -c{c} -m{m_} -t1, {rounds} interleaved rounds of {dur} s; medians; "
@@ -206,3 +213,34 @@ for mode in dict.fromkeys(k[0] for k in med):
         print(f"{mode}: gantry/nginx req/s {g['rps'] / n['rps']:.2f}x, "
               f"CPU/req {g['cpu_us'] / n['cpu_us']:.2f}x")
 EOF
+
+# Load-independent costs (SYSCALLS=1): system calls per request by type, counted by perf on the
+# proxy's worker process over a fixed number of requests (perf stat on syscall tracepoints; needs
+# root or kernel.perf_event_paranoid <= 1). CPU time per request depends on how loaded the
+# machine is; these counts do not.
+[[ ${SYSCALLS:-0} == 1 ]] || exit 0
+need perf linux-perf
+REQS=${SYSCALL_REQUESTS:-50000}
+EVENTS=raw_syscalls:sys_enter
+for sc in read recvfrom write writev sendto sendmsg epoll_wait epoll_ctl getsockopt setsockopt \
+  futex accept4 connect close; do
+  EVENTS+=",syscalls:sys_enter_$sc"
+done
+NWORKER=$(pgrep -P "$NGINX_PID" | head -1)  # the worker: the master does nothing per request
+echo
+echo "system calls per request (h2load -n $REQS -c$CLIENTS -m$STREAMS; perf stat on the worker)"
+for m in $MODES; do
+  for p in gantry nginx; do
+    pid=$GANTRY_PID
+    [[ $p == nginx ]] && pid=$NWORKER
+    perf stat -x, -e "$EVENTS" -p "$pid" -o "$BENCH_TMP/stat.$p.$m" -- "${PIN_OTHER[@]}" \
+      h2load -n "$REQS" -c "$CLIENTS" -m "$STREAMS" -t 1 -H ':authority: bench.example.com' \
+      "$(url "$p" "$m")" >"$BENCH_TMP/h2load.$p.$m" 2>&1
+    ok=$(awk '/^requests:/ {print $8}' "$BENCH_TMP/h2load.$p.$m")
+    awk -F, -v r="${ok:-0}" -v p="$p" -v m="$m" 'BEGIN { line = sprintf("%-6s %-3s", p, m) }
+      $1 ~ /^[0-9.]+$/ && r > 0 && $1 / r >= 0.005 {
+        name = $3; sub(/^syscalls:sys_enter_/, "", name); sub(/^raw_syscalls:sys_enter/, "all", name)
+        line = line sprintf("  %s %.2f", name, $1 / r) }
+      END { print line }' "$BENCH_TMP/stat.$p.$m"
+  done
+done

@@ -37,7 +37,9 @@ struct Options {
   uint32_t upstream_response_timeout_ms = 0;
   uint32_t drain_timeout_ms = 15'000;
   uint32_t upstream_idle_timeout_ms = 30'000;  // pooled upstream connections older are closed
-  uint32_t max_idle_upstream_per_endpoint = 64;
+  // An HTTP/2 client runs up to 100 streams per connection, each on its own HTTP/1.1 upstream
+  // connection: a smaller pool closes and reopens upstream connections under steady load.
+  uint32_t max_idle_upstream_per_endpoint = 256;
   uint32_t tick_ms = 100;  // timeout sweep granularity
 };
 

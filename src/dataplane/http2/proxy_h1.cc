@@ -32,8 +32,7 @@ using asio::ip::tcp;
 namespace {
 
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
-constexpr ssize_t kWouldBlock = -1;
-constexpr ssize_t kIoError = -2;
+constexpr ssize_t kIoError = -1;
 constexpr uint32_t kMaxResponseHeadBytes = 64 * 1024;
 constexpr uint32_t kMaxResponseHeaders = 200;
 // Response body queued for the client (not yet framed by nghttp2) above which we stop reading
@@ -43,15 +42,6 @@ constexpr size_t kRequestPiece = 64 * 1024;
 
 bool wouldBlock(const asio::error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
-}
-
-ssize_t tryRead(tcp::socket& s, char* p, size_t n) {
-  asio::error_code ec;
-  size_t r = s.read_some(asio::buffer(p, n), ec);
-  if (!ec) return static_cast<ssize_t>(r);
-  if (ec == asio::error::eof) return 0;
-  if (wouldBlock(ec)) return kWouldBlock;
-  return kIoError;
 }
 
 // Per-stream registration with the worker: the upstream socket's deadlines (connect, response,
@@ -75,17 +65,20 @@ struct StreamEntry {
   int64_t cap = 0;
 };
 
-awaitable<ssize_t> readUp(tcp::socket& s, ConnEntry& e, ByteBuf& b, bool wait_first) {
-  for (bool first = true;; first = false) {
-    if (!(first && wait_first)) {
-      ssize_t r = tryRead(s, b.data.get() + b.end, b.cap - b.end);
-      if (r > 0) b.end += static_cast<size_t>(r);
-      if (r != kWouldBlock) co_return r;
-    }
-    if (e.timed_out) co_return kIoError;
-    auto [ec] = co_await s.async_wait(tcp::socket::wait_read, kNoThrow);
-    if (ec || e.timed_out) co_return kIoError;
-  }
+// Reads what the upstream has into b. Asio's read operation, not a try + async_wait: an
+// async_wait re-arms the socket with epoll_ctl(EPOLL_CTL_MOD) every time, while a read operation
+// queues on the existing edge-triggered registration; and after a read that drained the socket
+// asio skips its speculative read, so a wait for the response costs one recv (as in proxy.cc's
+// readSlow; bench/README.md "HTTP/2").
+awaitable<ssize_t> readUp(tcp::socket& s, ConnEntry& e, ByteBuf& b) {
+  if (e.timed_out) co_return kIoError;
+  auto [ec, n] =
+      co_await s.async_read_some(asio::buffer(b.data.get() + b.end, b.cap - b.end), kNoThrow);
+  if (e.timed_out) co_return kIoError;
+  if (ec == asio::error::eof) co_return 0;
+  if (ec) co_return kIoError;
+  b.end += n;
+  co_return static_cast<ssize_t>(n);
 }
 
 awaitable<bool> sendAll(tcp::socket& s, ConnEntry& e, std::string_view data) {
@@ -395,7 +388,7 @@ awaitable<bool> relayResponse(Exchange& x) {
           ub.grow(kMaxResponseHeadBytes + 1);
         }
       }
-      ssize_t r = co_await readUp(x.up->sock, x.entry.e, ub, !got_any);
+      ssize_t r = co_await readUp(x.up->sock, x.entry.e, ub);
       if (r > 0) {
         got_any = true;
         continue;
@@ -570,7 +563,7 @@ awaitable<bool> relayResponse(Exchange& x) {
     if (s.aborted()) co_return false;
     if (!x.pump_running) x.entry.setDeadline(opt.idle_timeout_ms);
     ub.clear();
-    ssize_t r = co_await readUp(x.up->sock, x.entry.e, ub, false);
+    ssize_t r = co_await readUp(x.up->sock, x.entry.e, ub);
     if (r == 0 && in_framing == Framing::kEof) {
       sp.feedEof(&sink);
       clean = false;
@@ -595,7 +588,9 @@ awaitable<bool> connectAny(Exchange& x, const CompiledBackend& backend, uint32_t
   for (size_t attempt = 0; attempt < std::min<size_t>(n_eps, 3) && !x.up; ++attempt) {
     if (requestExpired(x)) break;
     const tcp::endpoint& ep = backend.endpoints[(start + attempt) % n_eps];
-    x.up = x.w.takeIdleUpstream(ep);
+    // retryable: the condition of relayResponse's retry on a pooled connection found closed,
+    // which lets the pool skip its liveness peek (a system call) for a recently used one.
+    x.up = x.w.takeIdleUpstream(ep, nullptr, /*retryable=*/!x.had_body && !x.retry_policy);
     if (x.up) {
       x.reused = true;
       ++x.w.stats().upstream_reuses;

@@ -161,6 +161,7 @@ class Session {
  private:
   bool init(std::string_view preread);
   asio::awaitable<void> reader();
+  bool afterWait(bool cancelled);
   asio::awaitable<void> writer();
   void kill();              // the connection is unusable: stop everything
   void gracefulShutdown();  // GOAWAY(NO_ERROR) with the last processed stream id
