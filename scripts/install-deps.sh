@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 DEB_BUILD=(build-essential g++ cmake ninja-build pkg-config
   libasio-dev libssl-dev libnghttp2-dev libhttp-parser-dev libre2-dev
-  libyaml-cpp-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev)
+  libyaml-cpp-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
+  libprotobuf-dev protobuf-compiler)
 DEB_TEST=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   curl nghttp2-client wrk nginx-light haproxy openssl python3 python3-pip procps iproute2)
 
@@ -29,7 +30,7 @@ fi
 
 if [ "${1:-}" = "--test" ]; then
   PY=${PYTHON:-python3}
-  if ! $PY -c "import sys; import importlib.util as u; sys.exit(0 if all(u.find_spec(m) for m in ['pytest','httpx','websockets','h2','grpc']) else 1)" 2>/dev/null; then
+  if ! $PY -c "import sys; import importlib.util as u; sys.exit(0 if all(u.find_spec(m) for m in ['pytest','httpx','websockets','h2','grpc','grpc_tools']) else 1)" 2>/dev/null; then
     echo "install-deps: installing Python test tools"
     $PY -m pip install -q --disable-pip-version-check -r tests/e2e/requirements.txt
   fi

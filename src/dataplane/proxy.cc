@@ -478,9 +478,8 @@ struct Conn::Exchange {
   const dataplane::filters::BackendFilters* filters = nullptr;
   std::string_view resp_extra;  // response field lines added by the CORS filter
   bool cors_applied = false;
-  // ExternalAuth allowed the request with these headers (lower-case names): they replace the
-  // client's fields of the same name on the upstream request.
-  std::vector<std::pair<std::string, std::string>> auth_headers;
+  // ExternalAuth allowed the request with these field changes (filters/ext_authz.h).
+  dataplane::filters::AuthEdits auth;
   // Resilience (dataplane/upstream/): set by proxy() per attempt, read by relayResponse().
   uint32_t backend_pos = 0;  // index into rule->backends of the picked backendRef
   int64_t request_deadline = 0;
@@ -848,6 +847,8 @@ awaitable<bool> Conn::handleRequest() {
     }
     const auto abi = static_cast<uint32_t>(x.rule->ext_auth_backend);
     filters::AuthRequest areq{x.method, c.path, x.query, x.has_query, x.host_value, &c.req_headers};
+    areq.tls = ssl_ != nullptr;
+    areq.peer = &peer_;
     filters::AuthResult ares;
     co_await filters::checkExternalAuth(w_, entry_, table->backend(abi), x.table->backend_rr[abi],
                                         *x.rule->ext_auth, areq, &ares);
@@ -865,7 +866,7 @@ awaitable<bool> Conn::handleRequest() {
       bool ok = co_await sendAll(sock_, ssl_, entry_, iov);
       co_return ok && !close_local;
     }
-    x.auth_headers = std::move(ares.headers);
+    x.auth = std::move(ares.edits);
   }
   // HTTPRoute filters answered by the gateway itself (dataplane/filters/rule_filters.h).
   const filters::RuleFilters* rf = x.rule->filters.get();
@@ -1113,15 +1114,14 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
       continue;
     }
     if (bf != nullptr && bf->request.drops(h.name)) continue;  // RequestHeaderModifier
-    if (!x.auth_headers.empty() &&
-        std::any_of(x.auth_headers.begin(), x.auth_headers.end(),
-                    [&](const auto& a) { return iequals(a.first, h.name); })) {
-      continue;  // replaced by the ExternalAuth response's value
-    }
+    if (!x.auth.empty() && x.auth.drops(h.name)) continue;  // ExternalAuth set or removed it
     out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
   if (bf != nullptr) out.append(bf->request.lines());
-  for (const auto& [name, value] : x.auth_headers) {
+  for (const auto& [name, value] : x.auth.set) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  }
+  for (const auto& [name, value] : x.auth.append) {
     out.append(name).append(": ").append(value).append("\r\n");
   }
   // X-Forwarded-*: every received line's values, in order, then ours (de-facto standard; several

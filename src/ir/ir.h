@@ -138,17 +138,20 @@ struct Cors {
   uint32_t max_age_seconds = 5;
 };
 
-// HTTPRoute ExternalAuth filter, protocol HTTP (HTTPExternalAuthFilter / HTTPAuthConfig): the
+// HTTPRoute ExternalAuth filter (HTTPExternalAuthFilter). Protocol HTTP (HTTPAuthConfig): the
 // request's method, path (with `path_prefix` prepended), Host, Authorization, Content-Length and
 // the allowed headers are sent to `backend`; 200 allows the request (with the allowed response
-// headers copied into it), anything else is returned to the client. The gRPC ext_authz protocol
-// has no IR form yet: the translator treats it as an unsupported filter (500).
+// headers copied into it), anything else is returned to the client. Protocol GRPC
+// (GRPCAuthConfig, `grpc` true): an Envoy ext_authz Authorization/Check call to `backend` over
+// HTTP/2 (dataplane/filters/ext_authz_grpc.h); `path_prefix` and `allowed_response_headers` are
+// unused.
 struct ExternalAuth {
   std::string backend;      // Backend::name; empty = unresolved reference: 500 (fail closed)
   std::string path_prefix;  // HTTPAuthConfig.path
   std::vector<std::string> allowed_request_headers;   // lower-cased; empty = only the fixed set
   std::vector<std::string> allowed_response_headers;  // lower-cased; empty = all but Host
   uint32_t forward_body_max = 0;                      // ForwardBody.maxSize; 0 = body not forwarded
+  bool grpc = false;  // protocol GRPC (GRPCAuthConfig.allowedHeaders empty = every header)
 };
 
 enum class FilterType : uint8_t {

@@ -343,6 +343,7 @@ void write(Writer& w, const Filter& f) {
       w.field("allowed_request_headers", f.ext_auth.allowed_request_headers);
       w.field("allowed_response_headers", f.ext_auth.allowed_response_headers);
       w.field("forward_body_max", f.ext_auth.forward_body_max);
+      w.field("grpc", f.ext_auth.grpc);
       w.endObject();
       break;
   }
@@ -741,7 +742,7 @@ bool readExtAuth(Reader& r, element e, const std::string& p, ExternalAuth& v) {
                   {str(r, "backend", v.backend), str(r, "path_prefix", v.path_prefix),
                    strs(r, "allowed_request_headers", v.allowed_request_headers),
                    strs(r, "allowed_response_headers", v.allowed_response_headers),
-                   num(r, "forward_body_max", v.forward_body_max)});
+                   num(r, "forward_body_max", v.forward_body_max), flag(r, "grpc", v.grpc)});
 }
 
 bool readFilter(Reader& r, element e, const std::string& p, Filter& f) {

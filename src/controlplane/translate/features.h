@@ -37,6 +37,7 @@ inline constexpr std::array<std::string_view, 45> kSupportedFeatures = {
     "HTTPRouteBackendURLRewrite",
     "HTTPRouteCORS",
     "HTTPRouteExternalAuth",
+    "HTTPRouteExternalAuthGRPC",
     "HTTPRouteExternalAuthHTTP",
     "HTTPRouteHostRewrite",
     "HTTPRouteMethodMatching",

@@ -1762,13 +1762,15 @@ std::vector<ir::Filter> Translator::convertFilters(const std::vector<api::HttpRo
       x.cors.allow_headers = c.allow_headers;
       x.cors.expose_headers = c.expose_headers;
       x.cors.max_age_seconds = static_cast<uint32_t>(std::max(0, c.max_age));
-    } else if (f.type == "ExternalAuth" && f.external_auth && f.external_auth->protocol == "HTTP" &&
+    } else if (f.type == "ExternalAuth" && f.external_auth &&
+               (f.external_auth->protocol == "HTTP" || f.external_auth->protocol == "GRPC") &&
                route_kind == "HTTPRoute") {
-      // HTTPExternalAuthFilter, HTTP protocol. An auth backend that does not resolve is reported
-      // in ResolvedRefs and keeps an empty name: the data plane then answers 500 (fail closed,
-      // never skip the check). The GRPC (ext_authz) protocol falls through to "unsupported".
+      // HTTPExternalAuthFilter, HTTP or GRPC (Envoy ext_authz) protocol. An auth backend that
+      // does not resolve is reported in ResolvedRefs and keeps an empty name: the data plane then
+      // answers 500 (fail closed, never skip the check).
       const auto& a = *f.external_auth;
       x.type = ir::FilterType::kExternalAuth;
+      x.ext_auth.grpc = a.protocol == "GRPC";
       x.ext_auth.backend = resolveBackend(a.backend_ref, route_ns, route_kind, false, false,
                                           ref_problem, services_used);
       x.ext_auth.path_prefix = a.path;
@@ -1792,7 +1794,7 @@ std::vector<ir::Filter> Translator::convertFilters(const std::vector<api::HttpRo
       unsupported = "ExtensionRef";
       continue;
     } else {
-      // Unknown or not (yet) implemented filter types (e.g. ExternalAuth): the rule answers 500
+      // Unknown or not implemented filter types: the rule answers 500
       // and the route reports UnsupportedValue.
       if (unsupported.empty()) unsupported = f.type;
       continue;

@@ -7,6 +7,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "dataplane/filters/ext_authz_grpc.h"
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/http1/syntax.h"
 
@@ -99,7 +100,9 @@ asio::awaitable<Outcome> exchange(Worker& w, ConnEntry& entry, UpstreamConn& up,
     std::string name(h.name);
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    out->headers.emplace_back(std::move(name), std::string(http1::trimOws(h.value)));
+    // Allowed: the fields replace the client's of the same name; denied: they go to the client.
+    auto& dest = allow ? out->edits.set : out->headers;
+    dest.emplace_back(std::move(name), std::string(http1::trimOws(h.value)));
   }
   // Body: kept for a denial (returned to the client), read and dropped for an allow.
   std::string body;
@@ -142,6 +145,13 @@ asio::awaitable<Outcome> exchange(Worker& w, ConnEntry& entry, UpstreamConn& up,
 }
 
 }  // namespace
+
+bool AuthEdits::drops(std::string_view name) const {
+  auto same = [&](const auto& a) { return http1::iequals(a.first, name); };
+  return std::any_of(set.begin(), set.end(), same) ||
+         std::any_of(remove.begin(), remove.end(),
+                     [&](const std::string& r) { return http1::iequals(r, name); });
+}
 
 bool authHeaderExcluded(std::string_view name) {
   using http1::iequals;
@@ -197,6 +207,10 @@ asio::awaitable<void> checkExternalAuth(Worker& w, ConnEntry& entry, const Compi
                                         const AuthRequest& req, AuthResult* out) {
   out->kind = AuthResult::Kind::kError;
   if (backend.total_weight == 0 || backend.endpoints.empty()) co_return;
+  if (cfg.grpc) {
+    co_await checkExternalAuthGrpc(w, backend, rr, cfg, req, out);
+    co_return;
+  }
   const tcp::endpoint& ep = backend.endpoints[backend.picker.pick(rr)];
   std::string head;
   buildAuthRequest(cfg, req, &head);
@@ -233,6 +247,7 @@ asio::awaitable<void> checkExternalAuth(Worker& w, ConnEntry& entry, const Compi
     entry.up = &up->sock;
     bool reusable = false;
     out->headers.clear();
+    out->edits.clear();
     Outcome o = co_await exchange(w, entry, *up, reused, head, is_head, cfg, out, &reusable);
     if (o == Outcome::kDone) {
       entry.up = nullptr;

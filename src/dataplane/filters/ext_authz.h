@@ -1,5 +1,7 @@
-// HTTPRoute ExternalAuth filter, HTTP protocol (Gateway API HTTPExternalAuthFilter with
-// HTTPAuthConfig; docs/filters/external-auth.md).
+// HTTPRoute ExternalAuth filter (Gateway API HTTPExternalAuthFilter;
+// docs/filters/external-auth.md). checkExternalAuth() runs the check with the filter's protocol:
+// GRPC is the Envoy ext_authz Authorization/Check call of ext_authz_grpc.h; HTTP (HTTPAuthConfig)
+// is described here.
 //
 // Before a request is proxied, a check request is sent to the auth backend:
 //   <method> <path prefix><normalised path>[?query] HTTP/1.1
@@ -19,6 +21,7 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -40,16 +43,44 @@ struct AuthRequest {
   bool has_query = false;
   std::string_view host;  // Host as received (forwarded as Host)
   const std::vector<http1::Header>* headers = nullptr;
+  // Used by the GRPC protocol's AttributeContext only.
+  bool tls = false;                               // scheme https
+  bool http2 = false;                             // protocol "HTTP/2" (else "HTTP/1.1")
+  const asio::ip::tcp::endpoint* peer = nullptr;  // AttributeContext.source
+  // ForwardBody: the first forward_body_max bytes of the decoded request body (empty when the
+  // filter does not forward it), and the whole body's size when known (-1: unknown).
+  std::string_view body;
+  int64_t body_size = -1;
+};
+
+// How an allowed request's fields change before it goes to the backend (lower-case names).
+struct AuthEdits {
+  // Replace every client field of the same name (HTTP protocol: the allowed auth response
+  // headers; GRPC: OkHttpResponse.headers without append).
+  std::vector<std::pair<std::string, std::string>> set;
+  // Added after the client's fields of the same name (GRPC: append true / APPEND_IF_EXISTS...).
+  std::vector<std::pair<std::string, std::string>> append;
+  // Client fields dropped (GRPC: OkHttpResponse.headers_to_remove).
+  std::vector<std::string> remove;
+
+  bool empty() const { return set.empty() && append.empty() && remove.empty(); }
+  // True when the client's field `name` (any case) must not be forwarded.
+  bool drops(std::string_view name) const;
+  void clear() {
+    set.clear();
+    append.clear();
+    remove.clear();
+  }
 };
 
 struct AuthResult {
   enum class Kind : uint8_t { kAllow, kDeny, kError };
   Kind kind = Kind::kError;
-  unsigned status = 0;  // kDeny: the auth server's status
-  // kAllow: headers to set on the upstream request; kDeny: headers for the client response.
-  // Hop-by-hop and framing fields are never included.
+  unsigned status = 0;  // kDeny: the status for the client
+  // kDeny: headers for the client response. Hop-by-hop and framing fields are never included.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;  // kDeny: the auth server's body
+  AuthEdits edits;   // kAllow: changes to the upstream request
+  std::string body;  // kDeny: the body for the client
 };
 
 // True when `name` (any case) is a header the check response may not pass on: hop-by-hop fields
@@ -63,10 +94,11 @@ void buildAuthRequest(const ir::ExternalAuth& cfg, const AuthRequest& req, std::
 // no body for HEAD, 204, 304; the framing is gantry's own).
 void buildDenialResponse(const AuthResult& r, bool is_head, bool close, std::string* out);
 
-// Runs one check against `backend` (endpoint picked with `rr`, weighted round robin). The
-// caller's ConnEntry bounds it: its deadline is set to the connect timeout, then to
-// kAuthResponseTimeoutMs, and its `up` points at the auth socket meanwhile so the worker's sweep
-// can cancel it.
+// Runs one check against `backend` (endpoint picked with `rr`, weighted round robin) with the
+// filter's protocol. HTTP: the caller's ConnEntry bounds it: its deadline is set to the connect
+// timeout, then to kAuthResponseTimeoutMs, and its `up` points at the auth socket meanwhile so
+// the worker's sweep can cancel it. GRPC: a stream of the worker's HTTP/2 pool with its own
+// kAuthResponseTimeoutMs deadline.
 constexpr uint32_t kAuthResponseTimeoutMs = 5'000;
 constexpr size_t kMaxAuthBody = 64 * 1024;
 asio::awaitable<void> checkExternalAuth(Worker& w, ConnEntry& entry, const CompiledBackend& backend,

@@ -985,9 +985,9 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
     co_return;
   }
   // ExternalAuth (filters/ext_authz.h) before every other filter, failing closed, as for HTTP/1.
-  // The allowed auth response fields replace the client's in s.headers, so that every upstream
-  // path below (HTTP/1.1 or h2c) forwards them; `auth_fields` keeps their bytes alive.
-  std::vector<std::pair<std::string, std::string>> auth_fields;
+  // The allowed request's field changes are made in s.headers, so that every upstream path below
+  // (HTTP/1.1 or h2c) forwards them; `auth_edits` keeps their bytes alive.
+  filters::AuthEdits auth_edits;
   if (rule->ext_auth != nullptr) {
     if (rule->ext_auth_backend < 0) {
       ss.respondLocal(s, 500, "authorization backend unavailable\n");
@@ -995,6 +995,9 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
     }
     const auto abi = static_cast<uint32_t>(rule->ext_auth_backend);
     filters::AuthRequest areq{s.method, path, query, has_query, s.authority, &s.headers};
+    areq.tls = ss.ssl() != nullptr;
+    areq.http2 = true;
+    areq.peer = &ss.peer();
     filters::AuthResult ares;
     {
       StreamEntry ae(w);
@@ -1022,12 +1025,10 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
       }
       co_return;
     }
-    auth_fields = std::move(ares.headers);
-    std::erase_if(s.headers, [&](const http1::Header& h) {
-      return std::any_of(auth_fields.begin(), auth_fields.end(),
-                         [&](const auto& a) { return http1::iequals(a.first, h.name); });
-    });
-    for (const auto& [name, value] : auth_fields) s.headers.push_back({name, value});
+    auth_edits = std::move(ares.edits);
+    std::erase_if(s.headers, [&](const http1::Header& h) { return auth_edits.drops(h.name); });
+    for (const auto& [name, value] : auth_edits.set) s.headers.push_back({name, value});
+    for (const auto& [name, value] : auth_edits.append) s.headers.push_back({name, value});
   }
   // HTTPRoute filters answered by the gateway itself (dataplane/filters/rule_filters.h), as for
   // HTTP/1.

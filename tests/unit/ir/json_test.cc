@@ -95,6 +95,7 @@ void expectEq(const Filter& a, const Filter& b) {
       EXPECT_EQ(a.ext_auth.allowed_request_headers, b.ext_auth.allowed_request_headers);
       EXPECT_EQ(a.ext_auth.allowed_response_headers, b.ext_auth.allowed_response_headers);
       EXPECT_EQ(a.ext_auth.forward_body_max, b.ext_auth.forward_body_max);
+      EXPECT_EQ(a.ext_auth.grpc, b.ext_auth.grpc);
       break;
   }
 }
@@ -287,6 +288,10 @@ Snapshot fullSnapshot() {
   auth.type = FilterType::kExternalAuth;
   auth.ext_auth = {"auth/ext:9000", "/check", {"x-user"}, {"x-auth-user", "x-auth-role"}, 4096};
   rule.filters.push_back(auth);
+  Filter grpc_auth = auth;
+  grpc_auth.ext_auth.grpc = true;
+  grpc_auth.ext_auth.allowed_request_headers.clear();
+  rule.filters.push_back(grpc_auth);
   WeightedBackend wb;
   wb.backend = "default/echo:80";
   wb.weight = 90;
