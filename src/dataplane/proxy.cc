@@ -21,6 +21,7 @@
 #include "dataplane/filters/rule_filters.h"
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/http1/syntax.h"
+#include "dataplane/http1/wire.h"
 #include "dataplane/http2/server.h"
 #include "dataplane/tls/backend_sessions.h"
 #include "dataplane/tls/client_context.h"
@@ -36,6 +37,11 @@ using asio::awaitable;
 using asio::ip::tcp;
 
 namespace {
+
+using http1::appendDec;
+using http1::appendHex;
+using http1::clientIp;
+using http1::reasonPhrase;
 
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr ssize_t kWouldBlock = -1;
@@ -237,55 +243,6 @@ struct ListedTokens {
     return false;
   }
 };
-
-const char* reasonPhrase(unsigned status) {
-  const char* r = http_status_str(static_cast<http_status>(status));
-  return (r == nullptr || r[0] == '<') ? "Unknown" : r;
-}
-
-void appendHex(std::string& s, uint64_t v) {
-  char buf[20];
-  int n = 0;
-  do {
-    buf[n++] = "0123456789abcdef"[v & 15];
-    v >>= 4;
-  } while (v != 0);
-  while (n > 0) s.push_back(buf[--n]);
-}
-
-void appendDec(std::string& s, uint64_t v) {
-  char buf[24];
-  int n = 0;
-  do {
-    buf[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (n > 0) s.push_back(buf[--n]);
-}
-
-std::string_view clientIp(const tcp::endpoint& peer, char (&buf)[INET6_ADDRSTRLEN]) {
-  const sockaddr* sa = peer.data();
-  if (sa->sa_family == AF_INET) {
-    // Dotted quad by hand: glibc's inet_ntop formats IPv4 through sprintf, which cost ~1.2 % of
-    // the CPU per proxied request (bench/README.md "Where the time goes").
-    const auto* a =
-        reinterpret_cast<const unsigned char*>(&reinterpret_cast<const sockaddr_in*>(sa)->sin_addr);
-    char* p = buf;
-    for (int i = 0; i < 4; ++i) {
-      unsigned v = a[i];
-      if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
-      if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
-      *p++ = static_cast<char>('0' + v % 10);
-      if (i < 3) *p++ = '.';
-    }
-    return std::string_view(buf, static_cast<size_t>(p - buf));
-  } else if (sa->sa_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof buf);
-  } else {
-    return "unknown";
-  }
-  return buf;
-}
 
 // How a body is delimited on one side.
 enum class Framing : uint8_t { kNone, kLength, kChunked, kEof };

@@ -5,17 +5,12 @@
 #include <charconv>
 
 #include "dataplane/http1/syntax.h"
+#include "dataplane/http1/wire.h"
 
 namespace gantry::dataplane::filters {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
+using http1::lowerAscii;
 
 uint16_t defaultPort(std::string_view scheme) {
   if (http1::iequals(scheme, "http")) return 80;
@@ -109,16 +104,16 @@ Cors Cors::compile(const ir::Cors& c, std::vector<std::string>* warnings) {
       if (warnings) warnings->push_back(fmt::format("CORS: invalid allowOrigins entry '{}'", o));
       continue;
     }
-    p.scheme = lower(scheme);
+    p.scheme = lowerAscii(scheme);
     p.port = port;
     // "`*` is a greedy match to the _left_, including any number of DNS labels to the left of
     // its position"; "A wildcard by itself matches all hosts."
     size_t star = host.rfind('*');
     if (star != std::string_view::npos) {
       p.wildcard = true;
-      p.host = lower(host.substr(star + 1));
+      p.host = lowerAscii(host.substr(star + 1));
     } else {
-      p.host = lower(host);
+      p.host = lowerAscii(host);
     }
     out.origins_.push_back(std::move(p));
   }

@@ -5,17 +5,12 @@
 #include <algorithm>
 
 #include "dataplane/http1/syntax.h"
+#include "dataplane/http1/wire.h"
 
 namespace gantry::dataplane::filters {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
+using http1::lowerAscii;
 
 bool validName(std::string_view n) {
   if (n.empty()) return false;
@@ -101,7 +96,7 @@ HeaderModifier HeaderModifier::compile(const std::vector<const ir::HeaderModifie
         warn(fmt::format("invalid value for '{}' ignored", h.name));
         continue;
       }
-      std::string ln = lower(h.name);
+      std::string ln = lowerAscii(h.name);
       if (contains(set_names, ln)) continue;  // one action per name: the first one counts
       set_names.push_back(ln);
       if (request && ln == "host") {
@@ -118,11 +113,11 @@ HeaderModifier HeaderModifier::compile(const std::vector<const ir::HeaderModifie
         warn(fmt::format("invalid value for '{}' ignored", h.name));
         continue;
       }
-      op.lines.push_back(Line{lower(h.name), h.name, h.value});
+      op.lines.push_back(Line{lowerAscii(h.name), h.name, h.value});
     }
     for (const auto& r : m->remove) {
       if (!usable(r, false)) continue;
-      std::string ln = lower(r);
+      std::string ln = lowerAscii(r);
       if (!contains(op.drop, ln)) op.drop.push_back(ln);
     }
     ops.push_back(std::move(op));

@@ -12,6 +12,7 @@
 
 #include "dataplane/filters/rule_filters.h"
 #include "dataplane/http1/syntax.h"
+#include "dataplane/http1/wire.h"
 #include "dataplane/upstream/h2_attempts.h"
 #include "dataplane/upstream/h2_client.h"
 #include "dataplane/upstream/session.h"
@@ -25,6 +26,9 @@ using http2::Stream;
 
 namespace {
 
+using http1::clientIp;
+using http1::lowerAscii;
+
 constexpr size_t kRequestPiece = 64 * 1024;
 // Response bytes queued for the client (not yet framed by nghttp2) above which we stop taking
 // DATA from the upstream stream: the client's window throttles the backend.
@@ -36,39 +40,12 @@ int64_t steadyMs() {
       .count();
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // "Name: value\r\n" lines (compiled header filters) as lower-case (name, value) pairs.
 void parseFieldLines(std::string_view t, std::vector<upstream::H2Field>& out) {
-  while (!t.empty()) {
-    size_t eol = t.find("\r\n");
-    std::string_view line = t.substr(0, eol);
-    t = eol == std::string_view::npos ? std::string_view() : t.substr(eol + 2);
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) continue;
-    std::string name = lower(line.substr(0, colon));
-    if (name == "host") continue;  // :authority carries it
-    out.push_back({std::move(name), std::string(http1::trimOws(line.substr(colon + 1)))});
-  }
-}
-
-std::string clientIp(const asio::ip::tcp::endpoint& peer) {
-  char buf[INET6_ADDRSTRLEN];
-  const sockaddr* sa = peer.data();
-  if (sa->sa_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof buf);
-  } else if (sa->sa_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof buf);
-  } else {
-    return "unknown";
-  }
-  return buf;
+  http1::forEachFieldLine(t, [&](std::string_view name, std::string_view value) {
+    if (http1::iequals(name, "host")) return;  // :authority carries it
+    out.push_back({lowerAscii(name), std::string(value)});
+  });
 }
 
 struct Forward {

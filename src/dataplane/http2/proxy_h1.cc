@@ -18,6 +18,7 @@
 #include "dataplane/grpc/grpc_proxy.h"
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/http1/syntax.h"
+#include "dataplane/http1/wire.h"
 #include "dataplane/http2/session.h"
 #include "dataplane/tls/server_context.h"
 #include "dataplane/upstream/mirror.h"
@@ -30,6 +31,9 @@ using asio::awaitable;
 using asio::ip::tcp;
 
 namespace {
+
+using http1::appendHex;
+using http1::clientIp;
 
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr ssize_t kIoError = -1;
@@ -104,28 +108,6 @@ bool isHopByHop(std::string_view name) {
          (name.size() > 6 && iequals(name.substr(0, 6), "proxy-"));
 }
 
-std::string_view clientIp(const tcp::endpoint& peer, char (&buf)[INET6_ADDRSTRLEN]) {
-  const sockaddr* sa = peer.data();
-  if (sa->sa_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof buf);
-  } else if (sa->sa_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof buf);
-  } else {
-    return "unknown";
-  }
-  return buf;
-}
-
-void appendHex(std::string& s, uint64_t v) {
-  char buf[20];
-  int n = 0;
-  do {
-    buf[n++] = "0123456789abcdef"[v & 15];
-    v >>= 4;
-  } while (v != 0);
-  while (n > 0) s.push_back(buf[--n]);
-}
-
 // Decoded response body slices go straight to the stream's send queue.
 class StreamSink : public http1::BodySink {
  public:
@@ -161,18 +143,11 @@ bool feedResponse(http1::Parser& p, http1::ChunkedValidator* v, ByteBuf& ub, Str
 // "name: value\r\n" trailer lines (as http1::Parser collects them) -> lower-case name/value list.
 std::vector<std::string> splitTrailers(std::string_view lines) {
   std::vector<std::string> out;
-  while (!lines.empty()) {
-    size_t eol = lines.find("\r\n");
-    std::string_view line = lines.substr(0, eol);
-    lines = eol == std::string_view::npos ? std::string_view() : lines.substr(eol + 2);
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) continue;
-    std::string name(line.substr(0, colon));
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (isHopByHop(name) || name == "content-length") continue;
-    out.push_back(std::move(name));
-    out.emplace_back(http1::trimOws(line.substr(colon + 1)));
-  }
+  http1::forEachFieldLine(lines, [&](std::string_view name, std::string_view value) {
+    if (isHopByHop(name) || http1::iequals(name, "content-length")) return;
+    out.push_back(http1::lowerAscii(name));
+    out.emplace_back(value);
+  });
   return out;
 }
 
@@ -180,20 +155,14 @@ std::vector<std::string> splitTrailers(std::string_view lines) {
 // names (RFC 9113 8.2.1). The views point into `store`, which must outlive them.
 void appendLines(std::string_view lines, std::string& store, std::vector<Field>& out) {
   std::vector<std::pair<size_t, size_t>> spans;  // name and value offsets/lengths, flattened
-  while (!lines.empty()) {
-    size_t eol = lines.find("\r\n");
-    std::string_view line = lines.substr(0, eol);
-    lines = eol == std::string_view::npos ? std::string_view() : lines.substr(eol + 2);
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) continue;
-    spans.emplace_back(store.size(), colon);
-    for (char ch : line.substr(0, colon)) {
+  http1::forEachFieldLine(lines, [&](std::string_view name, std::string_view value) {
+    spans.emplace_back(store.size(), name.size());
+    for (char ch : name) {
       store.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
     }
-    std::string_view value = http1::trimOws(line.substr(colon + 1));
     spans.emplace_back(store.size(), value.size());
     store.append(value);
-  }
+  });
   for (size_t i = 0; i + 1 < spans.size(); i += 2) {
     out.push_back({std::string_view(store).substr(spans[i].first, spans[i].second),
                    std::string_view(store).substr(spans[i + 1].first, spans[i + 1].second)});

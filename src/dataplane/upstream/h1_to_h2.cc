@@ -12,6 +12,7 @@
 
 #include "dataplane/filters/cors.h"
 #include "dataplane/http1/syntax.h"
+#include "dataplane/http1/wire.h"
 #include "dataplane/http2/event.h"
 #include "dataplane/upstream/h2_attempts.h"
 #include "dataplane/upstream/h2_client.h"
@@ -23,35 +24,16 @@ using asio::ip::tcp;
 
 namespace {
 
+using http1::appendDec;
+using http1::appendHex;
+using http1::clientIp;
+using http1::lowerAscii;
+using http1::reasonPhrase;
+
 int64_t steadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-void appendDec(std::string& s, uint64_t v) { s.append(std::to_string(v)); }
-
-void appendHex(std::string& s, uint64_t v) {
-  char buf[20];
-  int n = 0;
-  do {
-    buf[n++] = "0123456789abcdef"[v & 15];
-    v >>= 4;
-  } while (v != 0);
-  while (n > 0) s.push_back(buf[--n]);
-}
-
-const char* reasonPhrase(unsigned status) {
-  const char* r = http_status_str(static_cast<http_status>(status));
-  return (r == nullptr || r[0] == '<') ? "Unknown" : r;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 // RFC 9113 8.2.2: connection-specific fields must not appear in HTTP/2.
@@ -62,34 +44,15 @@ bool connectionSpecific(std::string_view name) {
          iequals(name, "upgrade");
 }
 
-std::string clientIp(const tcp::endpoint& peer) {
-  char buf[INET6_ADDRSTRLEN];
-  const sockaddr* sa = peer.data();
-  if (sa->sa_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof buf);
-  } else if (sa->sa_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof buf);
-  } else {
-    return "unknown";
-  }
-  return buf;
-}
-
 // "Name: value\r\n" lines (parser trailers, filter output) as HTTP/2 fields, lower-cased names;
 // connection-specific ones and TE are left out.
 void appendFieldLines(std::string_view t, std::vector<H2Field>& out) {
-  while (!t.empty()) {
-    size_t eol = t.find("\r\n");
-    std::string_view line = t.substr(0, eol);
-    t = eol == std::string_view::npos ? std::string_view() : t.substr(eol + 2);
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) continue;
-    std::string_view name = line.substr(0, colon);
+  http1::forEachFieldLine(t, [&](std::string_view name, std::string_view value) {
     if (connectionSpecific(name) || http1::iequals(name, "te") || http1::iequals(name, "host")) {
-      continue;
+      return;
     }
-    out.push_back({lower(name), std::string(http1::trimOws(line.substr(colon + 1)))});
-  }
+    out.push_back({lowerAscii(name), std::string(value)});
+  });
 }
 
 // Collects decoded request body bytes straight into the stream's send buffer (unless that
@@ -415,7 +378,7 @@ awaitable<bool> proxyHttp1ToH2(Worker& w, H1Request& r, const ir::Rule& rule,
       if (http1::hasToken(value, "trailers")) req.headers.push_back({"te", "trailers"});
       continue;
     }
-    req.headers.push_back({lower(h.name), std::string(value)});
+    req.headers.push_back({lowerAscii(h.name), std::string(value)});
   }
   if (r.has_cl_header && !r.chunked) {
     req.headers.push_back({"content-length", std::to_string(r.content_length)});

@@ -8,6 +8,7 @@
 #include <asio/use_awaitable.hpp>
 #include <chrono>
 
+#include "dataplane/http1/wire.h"
 #include "dataplane/upstream/mirror.h"
 #include "dataplane/upstream/resilience.h"
 
@@ -130,19 +131,9 @@ void H2Attempts::sessionFields(std::vector<H2Field>& out) const {
   std::string lines;
   appendSessionResponse(sp, p_.session, p_.backend.ir->name,
                         p_.backend.endpoints[static_cast<size_t>(i)], wallClockSeconds(), lines);
-  std::string_view t = lines;
-  while (!t.empty()) {
-    size_t eol = t.find("\r\n");
-    std::string_view line = t.substr(0, eol);
-    t = eol == std::string_view::npos ? std::string_view() : t.substr(eol + 2);
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) continue;
-    std::string name(line.substr(0, colon));
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    out.push_back({std::move(name), std::string(value)});
-  }
+  http1::forEachFieldLine(lines, [&](std::string_view name, std::string_view value) {
+    out.push_back({http1::lowerAscii(name), std::string(value)});
+  });
 }
 
 }  // namespace gantry::dataplane::upstream
