@@ -14,7 +14,7 @@
 
 namespace gantry::controlplane {
 
-inline constexpr std::array<std::string_view, 45> kSupportedFeatures = {
+inline constexpr std::array<std::string_view, 46> kSupportedFeatures = {
     "BackendTLSPolicy",
     "BackendTLSPolicySANValidation",
     "GRPCRoute",
