@@ -14,10 +14,12 @@
 
 namespace gantry::controlplane {
 
-inline constexpr std::array<std::string_view, 46> kSupportedFeatures = {
+inline constexpr std::array<std::string_view, 49> kSupportedFeatures = {
     "BackendTLSPolicy",
     "BackendTLSPolicySANValidation",
     "GRPCRoute",
+    "GRPCRouteNamedRouteRule",
+    "GRPCRouteRequestHeaderModifier",
     "Gateway",
     "GatewayFrontendClientCertificateValidation",
     "GatewayFrontendClientCertificateValidationInsecureFallback",
@@ -41,6 +43,7 @@ inline constexpr std::array<std::string_view, 46> kSupportedFeatures = {
     "HTTPRouteExternalAuthHTTP",
     "HTTPRouteHostRewrite",
     "HTTPRouteMethodMatching",
+    "HTTPRouteNamedRouteRule",
     "HTTPRouteParentRefPort",
     "HTTPRoutePathRedirect",
     "HTTPRoutePathRewrite",
