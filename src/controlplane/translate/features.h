@@ -14,13 +14,14 @@
 
 namespace gantry::controlplane {
 
-inline constexpr std::array<std::string_view, 49> kSupportedFeatures = {
+inline constexpr std::array<std::string_view, 51> kSupportedFeatures = {
     "BackendTLSPolicy",
     "BackendTLSPolicySANValidation",
     "GRPCRoute",
     "GRPCRouteNamedRouteRule",
     "GRPCRouteRequestHeaderModifier",
     "Gateway",
+    "GatewayAddressEmpty",
     "GatewayFrontendClientCertificateValidation",
     "GatewayFrontendClientCertificateValidationInsecureFallback",
     "GatewayHTTPListenerIsolation",
@@ -38,6 +39,7 @@ inline constexpr std::array<std::string_view, 49> kSupportedFeatures = {
     "HTTPRouteBackendTimeout",
     "HTTPRouteBackendURLRewrite",
     "HTTPRouteCORS",
+    "HTTPRouteDestinationPortMatching",
     "HTTPRouteExternalAuth",
     "HTTPRouteExternalAuthGRPC",
     "HTTPRouteExternalAuthHTTP",
