@@ -1,174 +1,19 @@
 // libFuzzer target: arbitrary bytes -> the REAL downstream HTTP/1 connection handler
 // (dataplane::serveConnection, the same coroutine a worker runs for an accepted socket), over a
-// socketpair, with a route table that exercises every path: proxying to an in-process upstream
-// (same io_context, so the exchange completes deterministically), a direct status, an invalid
-// backendRef (500), a backend with no endpoints (503), a redirect and no route (404).
+// socketpair, with the route table and in-process origin of fuzz/downstream_harness.h.
 //
 // Build: CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Fuzz
 // Run:   build-fuzz/fuzz_http1_downstream -max_total_time=60 -dict=fuzz/http1_downstream/http1.dict
 //        fuzz/http1_downstream/corpus
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
-#include <chrono>
 #include <cstdint>
-#include <cstring>
-#include <memory>
-#include <string>
+#include <string_view>
 
-#include "dataplane/proxy.h"
-#include "dataplane/router/route_table.h"
-#include "dataplane/worker.h"
-
-namespace {
-
-using asio::ip::tcp;
-using namespace gantry;
-constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
-
-// A minimal origin: answers every request head it sees with a small fixed response, reading and
-// discarding everything else.
-asio::awaitable<void> upstreamConn(tcp::socket s) {
-  std::string pending;
-  char buf[4096];
-  for (;;) {
-    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), kNoThrow);
-    if (ec) co_return;
-    pending.append(buf, n);
-    size_t pos;
-    while ((pos = pending.find("\r\n\r\n")) != std::string::npos) {
-      pending.erase(0, pos + 4);
-      static const char kResp[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Up: 1\r\n\r\nhello";
-      auto [wec, w] =
-          co_await asio::async_write(s, asio::buffer(kResp, sizeof kResp - 1), kNoThrow);
-      if (wec) co_return;
-    }
-    if (pending.size() > 8192) pending.erase(0, pending.size() - 4);
-  }
-}
-
-asio::awaitable<void> upstreamAccept(tcp::acceptor& a) {
-  for (;;) {
-    auto [ec, s] = co_await a.async_accept(kNoThrow);
-    if (ec) co_return;
-    asio::co_spawn(a.get_executor(), upstreamConn(std::move(s)), asio::detached);
-  }
-}
-
-struct Env {
-  Env() {
-    spdlog::set_level(spdlog::level::off);
-    dataplane::Options o;
-    o.header_timeout_ms = 200;
-    o.idle_timeout_ms = 200;
-    o.upstream_connect_timeout_ms = 200;
-    o.upstream_response_timeout_ms = 200;
-    o.tick_ms = 10;
-    o.max_request_header_bytes = 8192;
-    o.max_request_headers = 32;
-    worker = std::make_unique<dataplane::Worker>(0, o);
-    upstream = std::make_unique<tcp::acceptor>(
-        worker->io(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    asio::co_spawn(worker->io(), upstreamAccept(*upstream), asio::detached);
-
-    auto s = std::make_shared<ir::Snapshot>();
-    ir::Backend up;
-    up.name = "up";
-    up.endpoints.push_back({"127.0.0.1", upstream->local_endpoint().port(), 1});
-    s->backends.push_back(up);
-    ir::Backend empty;
-    empty.name = "empty";
-    s->backends.push_back(empty);
-    ir::Port p;
-    p.address = "127.0.0.1";
-    p.port = 1;
-    ir::HttpListener l;
-    auto rule = [&](std::string backend, uint16_t direct = 0) {
-      ir::Rule r;
-      r.route = "HTTPRoute/fuzz/" + backend;
-      r.direct_status = direct;
-      r.backends.push_back(ir::WeightedBackend{backend, 1, {}});
-      l.rules.push_back(r);
-      return static_cast<uint32_t>(l.rules.size() - 1);
-    };
-    auto add = [&](std::string host, ir::PathMatchType t, std::string path, uint32_t rule_idx) {
-      ir::RouteEntry e;
-      e.hostname = std::move(host);
-      e.match.path = {t, std::move(path)};
-      e.rule = rule_idx;
-      l.entries.push_back(e);
-    };
-    add("", ir::PathMatchType::kExact, "/direct", rule("up", 418));
-    add("", ir::PathMatchType::kPathPrefix, "/invalid", rule(""));
-    add("", ir::PathMatchType::kPathPrefix, "/empty", rule("empty"));
-    uint32_t redirect = rule("up");
-    ir::Filter f;
-    f.type = ir::FilterType::kRequestRedirect;
-    f.redirect.hostname = "elsewhere.example";
-    f.redirect.status_code = 301;
-    l.rules[redirect].filters.push_back(f);
-    add("", ir::PathMatchType::kPathPrefix, "/redirect", redirect);
-    add("", ir::PathMatchType::kRegularExpression, "/re/[a-z]+", rule("up"));
-    add("*.example.com", ir::PathMatchType::kPathPrefix, "/", rule("up"));
-    add("", ir::PathMatchType::kPathPrefix, "/api", rule("up"));
-    p.http_listeners.push_back(l);
-    s->ports.push_back(p);
-    worker->setTable(dataplane::RouteTable::build(s, nullptr));
-    port = std::make_shared<const dataplane::PortKey>(dataplane::PortKey{"127.0.0.1", 1});
-    worker->io().poll();
-  }
-  std::unique_ptr<dataplane::Worker> worker;
-  std::unique_ptr<tcp::acceptor> upstream;
-  std::shared_ptr<const dataplane::PortKey> port;
-};
-
-}  // namespace
+#include "../downstream_harness.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static Env* env = new Env;  // lives for the process: its worker keeps pooled state
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) return 0;
-  fcntl(fds[1], F_SETFL, O_NONBLOCK);
-  tcp::socket sock(env->worker->io());
-  asio::error_code ec;
-  sock.assign(tcp::v4(), fds[0], ec);
-  if (ec) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return 0;
-  }
-  size_t before = env->worker->connectionCount();
-  env->worker->startConnection(std::move(sock), env->port);
-
-  size_t written = 0;
-  bool shut = false;
-  char sink[16384];
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (env->worker->connectionCount() > before) {
-    if (written < size) {
-      ssize_t w = ::send(fds[1], data + written, size - written, MSG_NOSIGNAL);
-      if (w > 0) written += static_cast<size_t>(w);
-    }
-    if (written == size && !shut) {
-      ::shutdown(fds[1], SHUT_WR);  // the client is done sending
-      shut = true;
-    }
-    env->worker->io().run_one_for(std::chrono::milliseconds(5));
-    while (::recv(fds[1], sink, sizeof sink, MSG_DONTWAIT) > 0) {
-    }
-    if (std::chrono::steady_clock::now() > deadline) break;  // reported as a hang by -timeout
-  }
-  ::close(fds[1]);
-  // Let the connection observe the close and unwind.
-  while (env->worker->connectionCount() > before) {
-    env->worker->io().run_one_for(std::chrono::milliseconds(5));
-  }
-  env->worker->io().poll();
+  using namespace gantry;
+  static fuzz::Env* env = new fuzz::Env;  // lives for the process: its worker keeps pooled state
+  fuzz::runConnection(*env, std::string_view(reinterpret_cast<const char*>(data), size),
+                      /*shut_when_sent=*/true);
   return 0;
 }
