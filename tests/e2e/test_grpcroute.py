@@ -161,6 +161,8 @@ def env(tmp_path_factory, gantry_bin):
 """
     d.write("route.yaml", grpc_route("g", [
         rule(method("echo.Mirror"), [("svc-a", 1)], filters=mirror_filter),
+        rule(method("echo.Sticky"), [("svc-a", 1), ("svc-b", 1)])
+        + "      sessionPersistence:\n        sessionName: gsess\n        type: Cookie\n",
         rule(method("echo.Echo", "Unary_Exact"), [("svc-a", 1)]),
         rule(method(r"echo\.Re.*", "Unary_.*", type_="RegularExpression"), [("svc-b", 1)]),
         rule(method("echo.Split"), [("svc-a", 1), ("svc-b", 3)]),
@@ -272,6 +274,31 @@ def test_request_mirror(env):
     assert got["/echo.Mirror/ClientStream_M"]["count"] == 3
     assert got["/echo.Mirror/ClientStream_M"]["total"] == 600
     assert all(c["backend"] == "m" for c in env.m.calls)
+
+
+def test_cookie_session_persistence(env):
+    """GRPCRouteRule.sessionPersistence (conformance GRPCRouteSessionPersistenceCookie): the first
+    call's response carries a session cookie (no Max-Age/Expires); calls sending it back as
+    metadata, each on a new connection, reach the same backend."""
+    fn = env.ch.unary_unary("/echo.Sticky/Unary_S")
+    _, call = fn.with_call(b"x", timeout=10)
+    cookies = [v for k, v in call.initial_metadata() if k == "set-cookie"]
+    assert len(cookies) == 1 and cookies[0].startswith("gsess="), call.initial_metadata()
+    assert "Max-Age" not in cookies[0] and "Expires" not in cookies[0]
+    token = cookies[0].split(";", 1)[0]
+    seen = set()
+    for _ in range(6):
+        ch = grpc.insecure_channel(f"127.0.0.1:{env.port}")
+        try:
+            resp = ch.unary_unary("/echo.Sticky/Unary_S")(b"y", metadata=[("cookie", token)],
+                                                          timeout=10)
+        finally:
+            ch.close()
+        seen.add(json.loads(resp.split(b"|", 1)[0])["backend"])
+    assert len(seen) == 1
+    # Without the cookie, both backends serve (round robin).
+    spread = {json.loads(fn(b"z", timeout=10).split(b"|", 1)[0])["backend"] for _ in range(6)}
+    assert spread == {"a", "b"}
 
 
 def test_backend_errors_are_unavailable(env):

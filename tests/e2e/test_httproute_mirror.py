@@ -258,3 +258,34 @@ def test_h2c_primary_mirrored_to_h2c_and_http1_backends(make_echo, start_gantry)
     finally:
         primary.close()
         m2.close()
+
+
+def test_h2_client_http1_primary_mirrored_to_h2c_backend(make_echo, start_gantry):
+    """An HTTP/2 client's request to an HTTP/1.1 primary is mirrored to an h2c mirror backend as
+    an HTTP/2 stream (the mirror backend speaks only HTTP/2)."""
+    from backends.h2echo import H2EchoBackend
+
+    m2 = H2EchoBackend("m2")
+    try:
+        primary = make_echo("primary")
+        snap = Snapshot()
+        snap.backend("primary", [primary])
+        snap.backend("m2", [m2.endpoint()], app_protocol="H2C")
+        p = snap.http_port()
+        p.route("/", "primary", filters=[_mirror("m2")])
+        start_gantry(snap)
+        body = os.urandom(10_000)
+        with httpx.Client(base_url=f"http://127.0.0.1:{p.port}", http1=False, http2=True,
+                          timeout=10) as c:
+            assert c.get("/g", headers={"x-test": "h2m"}).headers["x-echo-backend"] == "primary"
+            assert c.post("/p", content=body).status_code == 200
+        deadline = time.monotonic() + 5
+        while len(m2.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        got = {r["path"]: r for r in m2.requests}
+        assert set(got) == {"/g", "/p"}
+        assert ["x-test", "h2m"] in got["/g"]["headers"]
+        assert got["/p"]["body_sha256"] == hashlib.sha256(body).hexdigest()
+        assert got["/p"]["method"] == "POST"
+    finally:
+        m2.close()

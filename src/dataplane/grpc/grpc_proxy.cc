@@ -329,23 +329,9 @@ awaitable<void> serveGrpc(Session& ss, Stream& s, const RouteTable& table, Local
                         authority, path, query, has_query, start_ms, true, &session);
 }
 
-awaitable<void> forwardHttp2(Session& ss, Stream& s, const RouteTable& table, LocalTable& lt,
-                             const CompiledRule& rule, uint32_t backend_ref,
-                             const CompiledBackend& backend, std::string_view authority,
-                             const std::string& path, std::string_view query, bool has_query,
-                             int64_t start_ms, bool grpc, const upstream::SessionChoice* session) {
-  Worker& w = ss.worker();
-  const Options& opt = w.options();
-  const ir::Rule& ir_rule = *rule.ir;
-  const filters::BackendFilters* bf =
-      rule.filters ? rule.filters->forBackend(rule.backend_refs[backend_ref]) : nullptr;
-
-  // Deadline: grpc-timeout, and the route's timeouts, whichever ends first.
-  int64_t deadline = 0;
-  auto tighten = [&](int64_t at) {
-    if (deadline == 0 || at < deadline) deadline = at;
-  };
-  const int64_t now = steadyMs();
+upstream::H2Request upstreamRequest(Session& ss, const Stream& s, const filters::BackendFilters* bf,
+                                    std::string_view authority, const std::string& path,
+                                    std::string_view query, bool has_query) {
   upstream::H2Request req;
   req.method = std::string(s.method);
   req.authority =
@@ -355,9 +341,6 @@ awaitable<void> forwardHttp2(Session& ss, Stream& s, const RouteTable& table, Lo
   req.has_body = !s.body_end || s.bodyAvailable() > 0;
   std::string xff, xfp, xfh;
   for (const auto& h : s.headers) {
-    if (grpc && h.name == "grpc-timeout") {
-      if (auto ms = parseGrpcTimeout(h.value)) tighten(now + static_cast<int64_t>(*ms));
-    }
     if (h.name == "x-forwarded-for") {
       xff.append(h.value).append(", ");
       continue;
@@ -385,6 +368,33 @@ awaitable<void> forwardHttp2(Session& ss, Stream& s, const RouteTable& table, Lo
   if (ours("x-forwarded-host") && !authority.empty()) {
     req.headers.push_back({"x-forwarded-host", xfh + std::string(authority)});
   }
+  return req;
+}
+
+awaitable<void> forwardHttp2(Session& ss, Stream& s, const RouteTable& table, LocalTable& lt,
+                             const CompiledRule& rule, uint32_t backend_ref,
+                             const CompiledBackend& backend, std::string_view authority,
+                             const std::string& path, std::string_view query, bool has_query,
+                             int64_t start_ms, bool grpc, const upstream::SessionChoice* session) {
+  Worker& w = ss.worker();
+  const Options& opt = w.options();
+  const ir::Rule& ir_rule = *rule.ir;
+  const filters::BackendFilters* bf =
+      rule.filters ? rule.filters->forBackend(rule.backend_refs[backend_ref]) : nullptr;
+
+  // Deadline: grpc-timeout, and the route's timeouts, whichever ends first.
+  int64_t deadline = 0;
+  auto tighten = [&](int64_t at) {
+    if (deadline == 0 || at < deadline) deadline = at;
+  };
+  const int64_t now = steadyMs();
+  if (grpc) {
+    for (const auto& h : s.headers) {
+      if (h.name != "grpc-timeout") continue;
+      if (auto ms = parseGrpcTimeout(h.value)) tighten(now + static_cast<int64_t>(*ms));
+    }
+  }
+  upstream::H2Request req = upstreamRequest(ss, s, bf, authority, path, query, has_query);
   // The route's request timeout counts from when the request head was received (start_ms);
   // backendRequest bounds each attempt (upstream/h2_attempts.h).
   if (ir_rule.timeouts.request_ms != 0)

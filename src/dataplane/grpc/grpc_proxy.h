@@ -21,8 +21,10 @@
 #include <optional>
 #include <string_view>
 
+#include "dataplane/filters/rule_filters.h"
 #include "dataplane/http2/session.h"
 #include "dataplane/router/route_table.h"
+#include "dataplane/upstream/h2_client.h"
 #include "dataplane/upstream/session.h"
 
 namespace gantry::dataplane::grpc {
@@ -56,6 +58,14 @@ asio::awaitable<void> serveGrpc(http2::Session& ss, http2::Stream& s, const Rout
                                 LocalTable& lt, const CompiledRule* rule,
                                 std::string_view authority, const std::string& path,
                                 std::string_view query, bool has_query, int64_t start_ms);
+
+// The request of stream `s` as it goes to an HTTP/2 backend: :authority (or the URLRewrite
+// hostname of `bf`), the routed `path` with `query`, the client's fields with `bf`'s
+// RequestHeaderModifier applied and X-Forwarded-For/-Proto/-Host appended.
+upstream::H2Request upstreamRequest(http2::Session& ss, const http2::Stream& s,
+                                    const filters::BackendFilters* bf, std::string_view authority,
+                                    const std::string& path, std::string_view query,
+                                    bool has_query);
 
 // Forwards a routed HTTP/2 stream to an HTTP/2 (h2c) backend: `backend_ref` is the picked index
 // into the rule's backendRefs (for its filters). `grpc` selects gRPC-shaped errors and

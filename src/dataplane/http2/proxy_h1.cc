@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <optional>
 #include <span>
 
 #include "dataplane/filters/ext_authz.h"
@@ -613,14 +614,31 @@ awaitable<bool> bufferBody(Exchange& x, bool expect_continue) {
   co_return true;
 }
 
-// RequestMirror for a request that is complete in ctx.out (HTTP/1.1 bytes): HTTP/1.1 mirror
-// backends get a copy; h2c ones and those that need TLS are not mirrored to from this path
+// RequestMirror for a request that is complete in ctx.out (HTTP/1.1 bytes) and x.body_prefix
+// (its body): HTTP/1.1 mirror backends get a copy of ctx.out, HTTP/2 ones (h2c, h2 over TLS) the
+// same request as an HTTP/2 stream; HTTP/1.1 backends that need TLS are not mirrored to
 // (docs/request-mirror.md).
-void mirrorBuffered(Exchange& x, LocalTable& lt, const CompiledRule& rule, uint32_t backend_pos) {
+void mirrorBuffered(Exchange& x, LocalTable& lt, const CompiledRule& rule, uint32_t backend_pos,
+                    const filters::BackendFilters* bf, std::string_view authority,
+                    const std::string& path, std::string_view query, bool has_query) {
   const uint32_t timeout = upstream::mirrorTimeoutMs(*rule.ir);
   const bool is_head = x.s.method == "HEAD";
+  std::optional<upstream::H2Request> h2req;
   upstream::forEachMirror(lt, rule, backend_pos, [&](const CompiledBackend& b, uint32_t& rr) {
-    if (b.tlsRequired() || upstream::http2Backend(b)) return;
+    if (upstream::http2Backend(b)) {
+      if (!h2req) {
+        h2req = grpc::upstreamRequest(x.ss, x.s, bf, authority, path, query, has_query);
+        h2req->has_body = x.had_body;
+      }
+      std::vector<upstream::H2Field> trailers;
+      for (const auto& t : x.s.trailers) {
+        if (isHopByHop(t.name) || t.name == "content-length") continue;
+        trailers.push_back({std::string(t.name), std::string(t.value)});
+      }
+      upstream::spawnH2Mirror(x.w, lt, b, &rr, *h2req, x.body_prefix, std::move(trailers), timeout);
+      return;
+    }
+    if (b.tlsRequired()) return;
     upstream::spawnMirror(x.w, upstream::pickMirrorEndpoint(b, rr), x.c.out,
                           x.w.options().upstream_connect_timeout_ms, timeout, is_head);
   });
@@ -748,7 +766,6 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
       }
       out.append("\r\n");
     }
-    x.body_prefix.clear();
   } else {
     if (s.has_content_length) {
       out.append("content-length: ").append(std::to_string(s.content_length)).append("\r\n");
@@ -760,7 +777,10 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
     out.append("\r\n");
   }
   // RequestMirror: fire-and-forget copies of a complete request (upstream/mirror.h).
-  if (x.buffered && !rule.mirrors.empty()) mirrorBuffered(x, lt, rule, backend_pos);
+  if (x.buffered && !rule.mirrors.empty()) {
+    mirrorBuffered(x, lt, rule, backend_pos, bf, host_value, path, query, has_query);
+  }
+  if (x.buffered) x.body_prefix.clear();  // in ctx.out now (else the pump sends it first)
 
   // Attempts: with a retry policy a failed one is repeated (HTTPRouteRetry) from ctx.out, on the
   // endpoint after the one that failed; a valid session picks the first endpoint.
