@@ -13,12 +13,15 @@ Certificates: made with the openssl CLI (Debian's openssl, installed by scripts/
 
 from __future__ import annotations
 
-import base64
 import socket
 import ssl
 import subprocess
 import threading
 from pathlib import Path
+
+import pytest
+
+from backends.tls_pki import tls_secret_pem
 
 
 # ------------------------------------------------------------------------------------------------
@@ -268,19 +271,7 @@ spec:
 
 
 def tls_secret(name: str, crt: Path, key: Path, ns: str = "default") -> str:
-    c = base64.b64encode(Path(crt).read_bytes()).decode()
-    k = base64.b64encode(Path(key).read_bytes()).decode()
-    return f"""apiVersion: v1
-kind: Secret
-metadata:
-  name: {name}
-  namespace: {ns}
-type: kubernetes.io/tls
-data:
-  tls.crt: {c}
-  tls.key: {k}
----
-"""
+    return tls_secret_pem(name, Path(crt).read_text(), Path(key).read_text(), ns)
 
 
 def service(name: str, target_ports: list[int], protocol: str = "TCP", ns: str = "default") -> str:
@@ -341,3 +332,27 @@ spec:
     - backendRefs:
 {refs}---
 """
+
+
+def _backend_fixture(cls):
+    """A fixture making `cls(name)` backends, closed at the end of the test."""
+
+    @pytest.fixture
+    def fixture():
+        made = []
+
+        def _make(name):
+            b = cls(name)
+            made.append(b)
+            return b
+
+        yield _make
+        for b in made:
+            b.close()
+
+    return fixture
+
+
+# Import these into a test module to use them (pytest finds fixtures by module attribute).
+tcp_backends = _backend_fixture(TcpBackend)
+udp_backends = _backend_fixture(UdpBackend)

@@ -16,21 +16,8 @@ import pytest
 
 from backends.snapshot import free_port
 from cp_helpers import Admin, ConfigDir, wait_until
-from l4_helpers import TcpBackend, gateway, l4_route, read_line, service
-
-
-@pytest.fixture
-def tcp_backends():
-    made = []
-
-    def _make(name):
-        b = TcpBackend(name)
-        made.append(b)
-        return b
-
-    yield _make
-    for b in made:
-        b.close()
+from l4_helpers import gateway, l4_route, read_line, service
+from l4_helpers import tcp_backends  # noqa: F401 - pytest fixture
 
 
 def start(tmp_path, start_gantry, route: str, services: str, args=()):

@@ -16,27 +16,14 @@ import pytest
 
 from backends.snapshot import free_port
 from cp_helpers import ConfigDir, wait_until
-from l4_helpers import (Pki, TcpBackend, gateway, l4_route, peer_cn, read_line, service,
+from l4_helpers import (Pki, gateway, l4_route, peer_cn, read_line, service,
                         tls_connect, tls_secret)
+from l4_helpers import tcp_backends  # noqa: F401 - pytest fixture
 
 
 @pytest.fixture
 def pki(tmp_path):
     return Pki(tmp_path / "pki")
-
-
-@pytest.fixture
-def tcp_backends():
-    made = []
-
-    def _make(name):
-        b = TcpBackend(name)
-        made.append(b)
-        return b
-
-    yield _make
-    for b in made:
-        b.close()
 
 
 def setup(tmp_path, start_gantry, pki, routes: str, services: str, listeners=None):

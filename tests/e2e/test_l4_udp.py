@@ -14,20 +14,7 @@ import pytest
 from backends.snapshot import free_port, free_udp_port
 from cp_helpers import ConfigDir, wait_until
 from l4_helpers import UdpBackend, gateway, l4_route, service
-
-
-@pytest.fixture
-def udp_backends():
-    made = []
-
-    def _make(name):
-        b = UdpBackend(name)
-        made.append(b)
-        return b
-
-    yield _make
-    for b in made:
-        b.close()
+from l4_helpers import udp_backends  # noqa: F401 - pytest fixture
 
 
 def start(tmp_path, start_gantry, route: str, services: str, args=()):

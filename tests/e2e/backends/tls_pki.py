@@ -84,6 +84,11 @@ def b64(text: str) -> str:
 
 def tls_secret(name: str, cert: Cert, ns: str = "default") -> str:
     """A kubernetes.io/tls Secret manifest holding cert (base64 data, as kubectl writes it)."""
+    return tls_secret_pem(name, cert.crt_pem, cert.key_pem, ns)
+
+
+def tls_secret_pem(name: str, crt_pem: str, key_pem: str, ns: str = "default") -> str:
+    """The same from PEM text."""
     return f"""apiVersion: v1
 kind: Secret
 metadata:
@@ -91,8 +96,8 @@ metadata:
   namespace: {ns}
 type: kubernetes.io/tls
 data:
-  tls.crt: {b64(cert.crt_pem)}
-  tls.key: {b64(cert.key_pem)}
+  tls.crt: {b64(crt_pem)}
+  tls.key: {b64(key_pem)}
 ---
 """
 
