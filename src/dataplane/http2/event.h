@@ -11,12 +11,16 @@
 #include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 
 namespace gantry::dataplane::http2 {
 
 class Event {
  public:
-  explicit Event(asio::io_context& io) : timer_(io) {}
+  // The timer is created by the first wait that has to suspend: most Events of a stream (the
+  // request body of a GET, the response window of a small response) are never waited on, and a
+  // timer costs a service lookup under a mutex to create and a cancel to destroy.
+  explicit Event(asio::io_context& io) : io_(io) {}
   Event(const Event&) = delete;
   Event& operator=(const Event&) = delete;
 
@@ -27,13 +31,14 @@ class Event {
       pending_ = false;
       co_return true;
     }
+    if (!timer_) timer_.emplace(io_);
     if (timeout_ms == 0) {
-      timer_.expires_at(asio::steady_timer::time_point::max());
+      timer_->expires_at(asio::steady_timer::time_point::max());
     } else {
-      timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+      timer_->expires_after(std::chrono::milliseconds(timeout_ms));
     }
     waiting_ = true;
-    auto [ec] = co_await timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    auto [ec] = co_await timer_->async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     (void)ec;  // cancelled (notified or torn down) or expired: pending_ tells which
     waiting_ = false;
     bool notified = pending_;
@@ -43,11 +48,12 @@ class Event {
 
   void notify() {
     pending_ = true;
-    if (waiting_) timer_.cancel();
+    if (waiting_) timer_->cancel();
   }
 
  private:
-  asio::steady_timer timer_;
+  asio::io_context& io_;
+  std::optional<asio::steady_timer> timer_;
   bool pending_ = false;
   bool waiting_ = false;
 };

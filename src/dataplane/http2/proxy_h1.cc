@@ -4,8 +4,6 @@
 // control (the client's window reopens only for bytes written upstream); the response body is
 // streamed back through nghttp2's data provider, reading from the upstream only while little is
 // queued for the client.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -34,7 +32,6 @@ using asio::ip::tcp;
 namespace {
 
 using http1::appendHex;
-using http1::clientIp;
 
 constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr ssize_t kIoError = -1;
@@ -44,6 +41,9 @@ constexpr uint32_t kMaxResponseHeaders = 200;
 // from the upstream: backpressure from the client's flow-control window to the upstream socket.
 constexpr size_t kResponseHighWater = 64 * 1024;
 constexpr size_t kRequestPiece = 64 * 1024;
+
+// Header names are ASCII (RFC 9110 5.1): no locale lookup per character as std::tolower does.
+char lowerChar(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
 
 bool wouldBlock(const asio::error_code& ec) {
   return ec == asio::error::would_block || ec == asio::error::try_again;
@@ -159,7 +159,7 @@ void appendLines(std::string_view lines, std::string& store, std::vector<Field>&
   http1::forEachFieldLine(lines, [&](std::string_view name, std::string_view value) {
     spans.emplace_back(store.size(), name.size());
     for (char ch : name) {
-      store.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+      store.push_back(lowerChar(ch));
     }
     spans.emplace_back(store.size(), value.size());
     store.append(value);
@@ -435,7 +435,7 @@ awaitable<bool> relayResponse(Exchange& x) {
           if (isHopByHop(h.name)) continue;
           char* name = const_cast<char*>(h.name.data());  // our own buffer (ub)
           for (size_t i = 0; i < h.name.size(); ++i) {
-            name[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+            name[i] = lowerChar(name[i]);
           }
           fields.push_back({h.name, h.value});
         }
@@ -499,7 +499,7 @@ awaitable<bool> relayResponse(Exchange& x) {
     if (x.cors_applied && filters::isCorsResponseField(h.name)) continue;
     char* name = const_cast<char*>(h.name.data());  // points into our own buffer (ub)
     for (size_t i = 0; i < h.name.size(); ++i) {
-      name[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+      name[i] = lowerChar(name[i]);
     }
     fields.push_back({h.name, h.value});
   }
@@ -735,10 +735,9 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
     }
     out.append(ours).append("\r\n");
   };
-  char ipbuf[INET6_ADDRSTRLEN];
   // A RequestHeaderModifier that removes or sets one of these replaces gantry's own.
   auto ours = [&](std::string_view name) { return bf == nullptr || !bf->request.drops(name); };
-  if (ours("x-forwarded-for")) appendForwarded("x-forwarded-for", clientIp(ss.peer(), ipbuf));
+  if (ours("x-forwarded-for")) appendForwarded("x-forwarded-for", ss.peerIp());
   if (ours("x-forwarded-proto")) {
     appendForwarded("x-forwarded-proto", ss.ssl() != nullptr ? "https" : "http");
   }
