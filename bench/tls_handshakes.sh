@@ -6,7 +6,8 @@
 #
 #   bench/tls_handshakes.sh <gantry-binary>     (a Release build: cmake -DCMAKE_BUILD_TYPE=Release)
 #
-# Environment: ROUNDS (3), HANDSHAKES per run (2000). Loopback only; every process started here is
+# Environment: ROUNDS (3), HANDSHAKES per run (2000); SYSCALLS=1 adds system calls per handshake
+# by type (perf, load-independent). Loopback only; every process started here is
 # stopped on exit. Results: bench/README.md ("TLS handshakes").
 set -euo pipefail
 
@@ -132,3 +133,28 @@ g_rate=$(median <<<"${RATES[gantry]}"); n_rate=$(median <<<"${RATES[nginx]}")
 g_cpu=$(median <<<"${CPUS[gantry]}"); n_cpu=$(median <<<"${CPUS[nginx]}")
 awk -v a="$g_rate" -v b="$n_rate" -v c="$g_cpu" -v d="$n_cpu" \
   'BEGIN { printf "gantry/nginx: handshakes/s %.2fx, CPU per handshake %.2fx\n", a / b, c / d }'
+
+# Load-independent costs (SYSCALLS=1): system calls per handshake+request by type, counted by
+# perf on the proxy process (nginx: its worker) over one more run of HANDSHAKES connections.
+[[ ${SYSCALLS:-0} == 1 ]] || exit 0
+need perf linux-perf
+EVENTS=raw_syscalls:sys_enter
+for sc in read write recvfrom sendto writev epoll_wait epoll_ctl accept4 accept close shutdown \
+  ioctl setsockopt getsockopt connect mmap munmap; do
+  EVENTS+=",syscalls:sys_enter_$sc"
+done
+echo
+echo "system calls per handshake + request (h2load --h1 -n $HANDSHAKES -c $HANDSHAKES; perf stat)"
+for p in gantry nginx; do
+  pid=${PID[$p]}
+  [[ $p == nginx ]] && pid=$(pgrep -P "$NGINX_PID" | head -1)
+  perf stat -x, -e "$EVENTS" -p "$pid" -o "$BENCH_TMP/stat.$p" -- "${PIN_OTHER[@]}" \
+    h2load --h1 -t 1 -n "$HANDSHAKES" -c "$HANDSHAKES" "https://127.0.0.1:${PORT[$p]}/" \
+    >"$BENCH_TMP/h2load.$p" 2>&1
+  ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$BENCH_TMP/h2load.$p")
+  awk -F, -v r="${ok:-0}" -v p="$p" 'BEGIN { line = sprintf("%-6s", p) }
+    $1 ~ /^[0-9.]+$/ && r > 0 && $1 / r >= 0.005 {
+      name = $3; sub(/^syscalls:sys_enter_/, "", name); sub(/^raw_syscalls:sys_enter/, "all", name)
+      line = line sprintf("  %s %.2f", name, $1 / r) }
+    END { print line }' "$BENCH_TMP/stat.$p"
+done

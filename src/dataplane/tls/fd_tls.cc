@@ -44,7 +44,8 @@ IoResult classify(SSL* ssl, int ret) {
 
 bool attachFd(SSL* ssl, asio::ip::tcp::socket& socket) {
   asio::error_code ec;
-  socket.non_blocking(true, ec);
+  // An accepted connection is usually non-blocking already: no second ioctl(FIONBIO).
+  if (!socket.non_blocking()) socket.non_blocking(true, ec);
   if (ec) return false;
   if (SSL_set_fd(ssl, static_cast<int>(socket.native_handle())) != 1) {
     ERR_clear_error();

@@ -18,7 +18,10 @@
 //   same bytes (the buffer may move: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER is set).
 //   Before close: shutdownFd(ssl) (sends close_notify, does not wait for the peer's).
 // Wait only when `want` says so: after a read that returned data, decrypted bytes may already be
-// buffered inside OpenSSL while the socket is not readable.
+// buffered inside OpenSSL while the socket is not readable. Server SSLs read ahead (whole socket
+// contents, several records, even right after the handshake): before waiting for the next
+// message of an idle connection, check SSL_has_pending (not SSL_pending, which only counts
+// decrypted bytes).
 // The SSL must be freed before the socket is closed (it holds the fd number, not a dup).
 #pragma once
 

@@ -225,6 +225,11 @@ Status applyCommon(SSL_CTX* ctx, const ServerOptions& options) {
     return Status::error("cannot set groups: " + opensslErrors());
   }
   SSL_CTX_set_dh_auto(ctx, 1);  // DHE-RSA suites use RFC 7919 groups sized to the key
+  // Read ahead: one recv fills OpenSSL's record buffer with whatever the socket holds, instead of
+  // a 5-byte record header and then its body (two system calls per record, plus the EAGAIN of
+  // the next try). Callers wait on the socket only when OpenSSL asks and check SSL_has_pending
+  // before an idle wait (tls/fd_tls.h). bench/README.md "TLS handshakes".
+  SSL_CTX_set_read_ahead(ctx, 1);
   // Renegotiation is a DoS vector and never needed by HTTP/2 (RFC 9113 section 9.2.1 forbids
   // it); compression is CRIME.
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
