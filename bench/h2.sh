@@ -7,7 +7,8 @@
 #
 # Environment: MODES ("h2c tls"), ROUNDS (5), DURATION seconds per run (5), CLIENTS (10),
 # STREAMS per client (-m, 10); SYSCALLS=1 adds system calls per request by type for each proxy
-# (perf, SYSCALL_REQUESTS requests, 50000), a figure the machine's load does not change.
+# (perf, SYSCALL_REQUESTS requests, 50000) and INSTR=1 user-space instructions per request
+# (callgrind, INSTR_REQUESTS, 20000): figures the machine's load does not change.
 # Loopback only; every process started here is stopped on exit.
 # See bench/README.md ("HTTP/2") for the method and the measured results.
 set -euo pipefail
@@ -218,29 +219,74 @@ EOF
 # proxy's worker process over a fixed number of requests (perf stat on syscall tracepoints; needs
 # root or kernel.perf_event_paranoid <= 1). CPU time per request depends on how loaded the
 # machine is; these counts do not.
-[[ ${SYSCALLS:-0} == 1 ]] || exit 0
-need perf linux-perf
-REQS=${SYSCALL_REQUESTS:-50000}
-EVENTS=raw_syscalls:sys_enter
-for sc in read recvfrom write writev sendto sendmsg epoll_wait epoll_ctl getsockopt setsockopt \
-  futex accept4 connect close; do
-  EVENTS+=",syscalls:sys_enter_$sc"
-done
-NWORKER=$(pgrep -P "$NGINX_PID" | head -1)  # the worker: the master does nothing per request
+if [[ ${SYSCALLS:-0} == 1 ]]; then
+  need perf linux-perf
+  REQS=${SYSCALL_REQUESTS:-50000}
+  EVENTS=raw_syscalls:sys_enter
+  for sc in read recvfrom write writev sendto sendmsg epoll_wait epoll_ctl getsockopt setsockopt \
+    futex accept4 connect close; do
+    EVENTS+=",syscalls:sys_enter_$sc"
+  done
+  NWORKER=$(pgrep -P "$NGINX_PID" | head -1)  # the worker: the master does nothing per request
+  echo
+  echo "system calls per request (h2load -n $REQS -c$CLIENTS -m$STREAMS; perf stat on the worker)"
+  for m in $MODES; do
+    for p in gantry nginx; do
+      pid=$GANTRY_PID
+      [[ $p == nginx ]] && pid=$NWORKER
+      perf stat -x, -e "$EVENTS" -p "$pid" -o "$BENCH_TMP/stat.$p.$m" -- "${PIN_OTHER[@]}" \
+        h2load -n "$REQS" -c "$CLIENTS" -m "$STREAMS" -t 1 -H ':authority: bench.example.com' \
+        "$(url "$p" "$m")" >"$BENCH_TMP/h2load.$p.$m" 2>&1
+      ok=$(awk '/^requests:/ {print $8}' "$BENCH_TMP/h2load.$p.$m")
+      awk -F, -v r="${ok:-0}" -v p="$p" -v m="$m" 'BEGIN { line = sprintf("%-6s %-3s", p, m) }
+        $1 ~ /^[0-9.]+$/ && r > 0 && $1 / r >= 0.005 {
+          name = $3; sub(/^syscalls:sys_enter_/, "", name); sub(/^raw_syscalls:sys_enter/, "all", name)
+          line = line sprintf("  %s %.2f", name, $1 / r) }
+        END { print line }' "$BENCH_TMP/stat.$p.$m"
+    done
+  done
+fi
+
+# User-space instructions per request (INSTR=1): each proxy restarted under callgrind, counting
+# only while h2load sends INSTR_REQUESTS requests (callgrind_control -i on/off). Load-independent;
+# the TLS figure includes the CLIENTS handshakes (~2.7 M instructions each, for both proxies).
+[[ ${INSTR:-0} == 1 ]] || exit 0
+need valgrind valgrind
+IREQS=${INSTR_REQUESTS:-20000}
+stop_pid "$GANTRY_PID"
+stop_pid "$NGINX_PID"
+CG=(valgrind --tool=callgrind --instr-atstart=no "--callgrind-out-file=$BENCH_TMP/cg.%p")
+"${CG[@]}" "$GANTRY_BIN" run --snapshot "$BENCH_TMP/snapshot-h2.json" --workers 1 \
+  --admin-address "$GANTRY_ADMIN" --log-level warn --idle-timeout-ms 300000 \
+  >>"$BENCH_TMP/gantry.log" 2>&1 &
+GANTRY_PID=$!
+BENCH_PIDS+=("$GANTRY_PID")
+sed -i 's/^worker_processes 1;/worker_processes 1;\nmaster_process off;/' "$BENCH_TMP/nginx2/nginx.conf"
+"${CG[@]}" nginx -e "$BENCH_TMP/nginx2.log" -p "$BENCH_TMP/nginx2" -c "$BENCH_TMP/nginx2/nginx.conf" \
+  >>"$BENCH_TMP/nginx2.log" 2>&1 &
+NGINX_PID=$!
+BENCH_PIDS+=("$NGINX_PID")
+declare -A PID=([gantry]=$GANTRY_PID [nginx]=$NGINX_PID)
+for _ in $(seq 300); do port_open "$GANTRY_TLS_PORT" && port_open "$NGINX_TLS_PORT" && break; sleep 0.2; done
 echo
-echo "system calls per request (h2load -n $REQS -c$CLIENTS -m$STREAMS; perf stat on the worker)"
+echo "user-space instructions per request (callgrind; h2load -n $IREQS -c$CLIENTS -m$STREAMS)"
 for m in $MODES; do
   for p in gantry nginx; do
-    pid=$GANTRY_PID
-    [[ $p == nginx ]] && pid=$NWORKER
-    perf stat -x, -e "$EVENTS" -p "$pid" -o "$BENCH_TMP/stat.$p.$m" -- "${PIN_OTHER[@]}" \
-      h2load -n "$REQS" -c "$CLIENTS" -m "$STREAMS" -t 1 -H ':authority: bench.example.com' \
-      "$(url "$p" "$m")" >"$BENCH_TMP/h2load.$p.$m" 2>&1
-    ok=$(awk '/^requests:/ {print $8}' "$BENCH_TMP/h2load.$p.$m")
-    awk -F, -v r="${ok:-0}" -v p="$p" -v m="$m" 'BEGIN { line = sprintf("%-6s %-3s", p, m) }
-      $1 ~ /^[0-9.]+$/ && r > 0 && $1 / r >= 0.005 {
-        name = $3; sub(/^syscalls:sys_enter_/, "", name); sub(/^raw_syscalls:sys_enter/, "all", name)
-        line = line sprintf("  %s %.2f", name, $1 / r) }
-      END { print line }' "$BENCH_TMP/stat.$p.$m"
+    pid=${PID[$p]}
+    "${PIN_OTHER[@]}" h2load -n 2000 -c "$CLIENTS" -m "$STREAMS" -t 1 \
+      -H ':authority: bench.example.com' "$(url "$p" "$m")" >/dev/null 2>&1
+    callgrind_control -z "$pid" >/dev/null 2>&1
+    callgrind_control -i on "$pid" >/dev/null 2>&1
+    ok=$("${PIN_OTHER[@]}" h2load -n "$IREQS" -c "$CLIENTS" -m "$STREAMS" -t 1 \
+      -H ':authority: bench.example.com' "$(url "$p" "$m")" 2>&1 |
+      awk '/^requests:/ {print $8}')
+    callgrind_control -i off "$pid" >/dev/null 2>&1
+    callgrind_control -d "$pid" >/dev/null 2>&1
+    sleep 2
+    f=$(ls -t "$BENCH_TMP"/cg."$pid"* | head -1)
+    tot=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+    printf "%-6s %-3s %8d instructions/request (%s requests ok)\n" "$p" "$m" \
+      "$((tot / (ok > 0 ? ok : 1)))" "$ok"
+    cp "$f" "$BENCH_TMP/last.$p.$m.cg"
   done
 done
