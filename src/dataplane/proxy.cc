@@ -966,18 +966,8 @@ void Conn::mirror(Exchange& x) {
   const RequestCtx& c = *ctx_;
   if (x.mirrored || x.rule->mirrors.empty() || !x.body_done || !c.replay.complete()) return;
   x.mirrored = true;
-  const uint32_t timeout = upstream::mirrorTimeoutMs(*x.rule->ir);
-  upstream::forEachMirror(
-      *x.table.get(), *x.rule, x.backend_pos, [&](const CompiledBackend& b, uint32_t& rr) {
-        // This path has the request as HTTP/1.1 bytes: clear-text HTTP/1.1 mirrors only (not
-        // h2c ones, nor those that need TLS).
-        if (b.tlsRequired() || upstream::http2Backend(b)) return;
-        std::string bytes;
-        bytes.reserve(c.replay.head().size() + c.replay.body().size());
-        bytes.append(c.replay.head()).append(c.replay.body());
-        upstream::spawnMirror(w_, upstream::pickMirrorEndpoint(b, rr), std::move(bytes),
-                              w_.options().upstream_connect_timeout_ms, timeout, x.is_head);
-      });
+  upstream::mirrorHttp1Request(w_, *x.table.get(), *x.rule, x.backend_pos, c.replay.head(),
+                               c.replay.body(), x.is_head);
 }
 
 awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {

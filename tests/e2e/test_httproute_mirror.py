@@ -260,9 +260,10 @@ def test_h2c_primary_mirrored_to_h2c_and_http1_backends(make_echo, start_gantry)
         m2.close()
 
 
-def test_h2_client_http1_primary_mirrored_to_h2c_backend(make_echo, start_gantry):
-    """An HTTP/2 client's request to an HTTP/1.1 primary is mirrored to an h2c mirror backend as
-    an HTTP/2 stream (the mirror backend speaks only HTTP/2)."""
+def test_http1_primary_mirrored_to_h2c_backend(make_echo, start_gantry):
+    """A request to an HTTP/1.1 primary is mirrored to an h2c mirror backend as an HTTP/2 stream
+    (the mirror backend speaks only HTTP/2), from HTTP/1.1 and HTTP/2 clients; chunked bodies
+    are de-framed."""
     from backends.h2echo import H2EchoBackend
 
     m2 = H2EchoBackend("m2")
@@ -275,17 +276,26 @@ def test_h2_client_http1_primary_mirrored_to_h2c_backend(make_echo, start_gantry
         p.route("/", "primary", filters=[_mirror("m2")])
         start_gantry(snap)
         body = os.urandom(10_000)
-        with httpx.Client(base_url=f"http://127.0.0.1:{p.port}", http1=False, http2=True,
-                          timeout=10) as c:
-            assert c.get("/g", headers={"x-test": "h2m"}).headers["x-echo-backend"] == "primary"
-            assert c.post("/p", content=body).status_code == 200
+        for http2 in (False, True):
+            v = int(http2)
+            with httpx.Client(base_url=f"http://127.0.0.1:{p.port}", http1=not http2,
+                              http2=http2, timeout=10) as c:
+                r = c.get(f"/g{v}", headers={"x-test": "h2m"})
+                assert r.headers["x-echo-backend"] == "primary"
+                assert c.post(f"/p{v}", content=body).status_code == 200
+                r = c.post(f"/c{v}", content=iter([body[:3000], body[3000:]]))
+                assert r.status_code == 200
+        want = {f"/{k}{v}" for k in "gpc" for v in (0, 1)}
         deadline = time.monotonic() + 5
-        while len(m2.requests) < 2 and time.monotonic() < deadline:
+        while len(m2.requests) < len(want) and time.monotonic() < deadline:
             time.sleep(0.05)
         got = {r["path"]: r for r in m2.requests}
-        assert set(got) == {"/g", "/p"}
-        assert ["x-test", "h2m"] in got["/g"]["headers"]
-        assert got["/p"]["body_sha256"] == hashlib.sha256(body).hexdigest()
-        assert got["/p"]["method"] == "POST"
+        assert set(got) == want
+        for v in (0, 1):
+            assert ["x-test", "h2m"] in got[f"/g{v}"]["headers"]
+            assert got[f"/g{v}"]["authority"].startswith("127.0.0.1")
+            for k in "pc":
+                assert got[f"/{k}{v}"]["method"] == "POST"
+                assert got[f"/{k}{v}"]["body_sha256"] == hashlib.sha256(body).hexdigest()
     finally:
         m2.close()

@@ -181,6 +181,96 @@ void spawnH2Mirror(Worker& w, LocalTable& lt, const CompiledBackend& b, uint32_t
                  asio::detached);
 }
 
+namespace {
+
+class Collect : public http1::BodySink {
+ public:
+  explicit Collect(std::string& out) : out_(out) {}
+  void onBody(const char* data, size_t len) override { out_.append(data, len); }
+
+ private:
+  std::string& out_;
+};
+
+std::string lowerName(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// RFC 9113 8.2.2: connection-specific fields have no place in HTTP/2.
+bool connectionSpecific(std::string_view name) {
+  using http1::iequals;
+  return iequals(name, "connection") || iequals(name, "keep-alive") ||
+         iequals(name, "proxy-connection") || iequals(name, "transfer-encoding") ||
+         iequals(name, "upgrade") || iequals(name, "content-length");
+}
+
+// The request gantry forwards (its own well-formed HTTP/1.1 bytes), re-read with the HTTP/1
+// parser, as an HTTP/2 request.
+bool toH2(std::string_view head, std::string_view framed, H2Request& req, std::string& body,
+          std::vector<H2Field>& trailers) {
+  http1::Parser p;
+  p.reset(HTTP_REQUEST);
+  std::vector<http1::Header> headers;
+  if (!p.parseHead(head.data(), head.size(), &headers)) return false;
+  Collect sink(body);
+  if (!p.done() && !framed.empty()) p.feedBody(framed.data(), framed.size(), &sink);
+  if (p.failed()) return false;
+  req.method = http_method_str(p.method());
+  req.path = std::string(p.target());
+  req.has_body = p.chunked() || (p.hasContentLength() && p.contentLength() > 0);
+  for (const auto& h : headers) {
+    if (http1::iequals(h.name, "host")) {
+      req.authority = std::string(http1::trimOws(h.value));
+      continue;
+    }
+    if (connectionSpecific(h.name)) continue;
+    if (http1::iequals(h.name, "te")) {
+      if (http1::hasToken(h.value, "trailers")) req.headers.push_back({"te", "trailers"});
+      continue;
+    }
+    req.headers.push_back({lowerName(h.name), std::string(http1::trimOws(h.value))});
+  }
+  std::string_view t = p.trailers();
+  while (!t.empty()) {
+    size_t eol = t.find("\r\n");
+    std::string_view line = t.substr(0, eol);
+    t = eol == std::string_view::npos ? std::string_view() : t.substr(eol + 2);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    if (connectionSpecific(line.substr(0, colon))) continue;
+    trailers.push_back(
+        {lowerName(line.substr(0, colon)), std::string(http1::trimOws(line.substr(colon + 1)))});
+  }
+  return true;
+}
+
+}  // namespace
+
+void mirrorHttp1Request(Worker& w, LocalTable& lt, const CompiledRule& rule, uint32_t backend_pos,
+                        std::string_view head, std::string_view body, bool is_head) {
+  const uint32_t timeout = mirrorTimeoutMs(*rule.ir);
+  int converted = 0;  // 0 not yet, 1 done, -1 failed
+  H2Request h2req;
+  std::string h2body;
+  std::vector<H2Field> h2trailers;
+  forEachMirror(lt, rule, backend_pos, [&](const CompiledBackend& b, uint32_t& rr) {
+    if (http2Backend(b)) {
+      if (converted == 0) converted = toH2(head, body, h2req, h2body, h2trailers) ? 1 : -1;
+      if (converted < 0) return;
+      spawnH2Mirror(w, lt, b, &rr, h2req, h2body, h2trailers, timeout);
+      return;
+    }
+    if (b.tlsRequired()) return;
+    std::string bytes;
+    bytes.reserve(head.size() + body.size());
+    bytes.append(head).append(body);
+    spawnMirror(w, pickMirrorEndpoint(b, rr), std::move(bytes),
+                w.options().upstream_connect_timeout_ms, timeout, is_head);
+  });
+}
+
 void mirrorH2Request(Worker& w, LocalTable& lt, const CompiledRule& rule, uint32_t backend_pos,
                      const H2Request& req, std::string_view body,
                      const std::vector<H2Field>& trailers, bool is_head) {

@@ -72,6 +72,14 @@ const asio::ip::tcp::endpoint& pickMirrorEndpoint(const CompiledBackend& b, uint
 void spawnH2Mirror(Worker& w, LocalTable& lt, const CompiledBackend& b, uint32_t* rr, H2Request req,
                    std::string body, std::vector<H2Field> trailers, uint32_t timeout_ms);
 
+// The mirrors of a request known as HTTP/1.1 bytes (`head` and its framed `body`, complete), as
+// the HTTP/1.1 client path has it: HTTP/1.1 mirror backends get those bytes, HTTP/2 ones the same
+// request as an HTTP/2 stream (RFC 9113 8.3.1: Host becomes :authority; connection-specific
+// fields dropped; the body de-framed and its trailers kept). Backends that need TLS are skipped
+// unless they are h2 over TLS.
+void mirrorHttp1Request(Worker& w, LocalTable& lt, const CompiledRule& rule, uint32_t backend_pos,
+                        std::string_view head, std::string_view body, bool is_head);
+
 // The mirrors of a request known as an HTTP/2 request (`req`, complete `body`, `trailers`), as
 // the h2c paths have it: h2c mirror backends get an HTTP/2 stream, HTTP/1.1 ones the same request
 // as HTTP/1.1 (Content-Length framing, trailers dropped: HTTP/1.1 needs chunked for them and the
