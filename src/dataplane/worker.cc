@@ -7,6 +7,7 @@
 #include <asio/post.hpp>
 #include <chrono>
 
+#include "dataplane/clock.h"
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/l4/l4_conn.h"
 #include "dataplane/l4/l4_table.h"
@@ -21,11 +22,6 @@ namespace gantry::dataplane {
 using asio::ip::tcp;
 
 namespace {
-int64_t steadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 constexpr size_t kMaxPooledCtx = 256;
 constexpr int64_t kTrustIdleMs = 1000;
 // Pooled RequestCtx kept even when unused (the surplus is freed on the tick after it stayed

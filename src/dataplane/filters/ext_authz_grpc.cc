@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "dataplane/clock.h"
 #include "dataplane/http1/syntax.h"
 #include "dataplane/upstream/h2_client.h"
 #include "dataplane/worker.h"
@@ -18,12 +19,6 @@ using HeaderOption = envoy::config::core::v3::HeaderValueOption;
 // A CheckResponse larger than this is not an answer gantry takes (the denial body it may carry
 // is capped at kMaxAuthBody like the HTTP protocol's).
 constexpr size_t kMaxCheckResponse = kMaxAuthBody + 64 * 1024;
-
-int64_t steadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);

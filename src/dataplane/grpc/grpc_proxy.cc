@@ -1,4 +1,5 @@
 // gRPC over the HTTP/2 downstream; see grpc_proxy.h.
+#include "dataplane/clock.h"
 #include "dataplane/grpc/grpc_proxy.h"
 
 #include <arpa/inet.h>
@@ -33,12 +34,6 @@ constexpr size_t kRequestPiece = 64 * 1024;
 // Response bytes queued for the client (not yet framed by nghttp2) above which we stop taking
 // DATA from the upstream stream: the client's window throttles the backend.
 constexpr size_t kResponseHighWater = 64 * 1024;
-
-int64_t steadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // "Name: value\r\n" lines (compiled header filters) as lower-case (name, value) pairs.
 void parseFieldLines(std::string_view t, std::vector<upstream::H2Field>& out) {

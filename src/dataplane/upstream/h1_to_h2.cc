@@ -1,4 +1,5 @@
 // HTTP/1.1 downstream -> HTTP/2 upstream; see h1_to_h2.h.
+#include "dataplane/clock.h"
 #include "dataplane/upstream/h1_to_h2.h"
 
 #include <arpa/inet.h>
@@ -29,12 +30,6 @@ using http1::appendHex;
 using http1::clientIp;
 using http1::lowerAscii;
 using http1::reasonPhrase;
-
-int64_t steadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // RFC 9113 8.2.2: connection-specific fields must not appear in HTTP/2.
 bool connectionSpecific(std::string_view name) {

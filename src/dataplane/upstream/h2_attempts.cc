@@ -8,6 +8,7 @@
 #include <asio/use_awaitable.hpp>
 #include <chrono>
 
+#include "dataplane/clock.h"
 #include "dataplane/http1/wire.h"
 #include "dataplane/upstream/mirror.h"
 #include "dataplane/upstream/resilience.h"
@@ -15,12 +16,6 @@
 namespace gantry::dataplane::upstream {
 
 namespace {
-
-int64_t steadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 

@@ -1,4 +1,5 @@
 // Upstream HTTP/2 client: see h2_client.h for the design (pool, GOAWAY, flow control).
+#include "dataplane/clock.h"
 #include "dataplane/upstream/h2_client.h"
 
 #include <nghttp2/nghttp2.h>
@@ -38,12 +39,6 @@ constexpr size_t kWriteBatch = 64 * 1024;
 constexpr uint32_t kMaxEndpointAttempts = 3;
 constexpr uint32_t kMaxRefusedRetries = 3;
 constexpr size_t kMaxReplay = 64 * 1024;
-
-int64_t steadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 nghttp2_nv makeNv(std::string_view name, std::string_view value) {
   nghttp2_nv nv;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 
+#include "dataplane/clock.h"
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/http1/syntax.h"
 #include "dataplane/worker.h"
@@ -136,12 +137,6 @@ awaitable<void> runMirror(Worker& w, tcp::endpoint ep, std::string request,
     entry.e.down = nullptr;
     w.putIdleUpstream(std::move(up));
   }
-}
-
-int64_t steadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 awaitable<void> runH2Mirror(Worker& w, LocalTableRef table, const CompiledBackend* b, uint32_t* rr,
