@@ -497,6 +497,10 @@ struct ObjectSet {
   std::vector<EndpointSlice> endpoint_slices;
   std::vector<Secret> secrets;
   std::vector<ConfigMap> config_maps;
+  // Set by a producer that guarantees at most one object per kind, namespace and name (the file
+  // provider: the first definition wins). Then the translator skips its duplicate check, a hash
+  // set over every object (~4% of a translation at 10,000 routes). False: checked.
+  bool keys_unique = false;
 };
 
 }  // namespace gantry::api

@@ -215,6 +215,7 @@ FileProvider::FileProvider(FileProviderOptions options) : options_(std::move(opt
   // Normalise: no trailing slash, so prefix tests work.
   while (options_.dir.size() > 1 && options_.dir.back() == '/') options_.dir.pop_back();
   merged_ = std::make_shared<api::ObjectSet>();
+  merged_->keys_unique = true;  // one object per key: see defineKeyLocked
   merged_readers_ = std::make_shared<Readers>();
 }
 
