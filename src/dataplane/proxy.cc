@@ -14,6 +14,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cstring>
+#include <optional>
 #include <span>
 
 #include "dataplane/filters/ext_authz.h"
@@ -365,6 +366,7 @@ class Conn {
   awaitable<bool> sendLocal(Exchange& x, unsigned status, std::string_view body, bool close,
                             std::string_view extra = {});
   awaitable<bool> sendRedirect(Exchange& x, const filters::Redirect& r, bool close);
+  awaitable<bool> readBodyPrefix(Exchange& x, filters::BodyPrefix& bp);
   awaitable<bool> sendPreflight(Exchange& x, const filters::Cors& cors,
                                 const filters::CorsRequest& req, bool close);
   awaitable<bool> proxy(Exchange& x, const CompiledBackend& backend);
@@ -437,6 +439,9 @@ struct Conn::Exchange {
   bool cors_applied = false;
   // ExternalAuth allowed the request with these field changes (filters/ext_authz.h).
   dataplane::filters::AuthEdits auth;
+  // The input buffer the request head was read into, when forwardBody had to replace it with a
+  // larger one: the head's views (method, Host, fields) point into it.
+  BufMem head_buf;
   // Resilience (dataplane/upstream/): set by proxy() per attempt, read by relayResponse().
   uint32_t backend_pos = 0;  // index into rule->backends of the picked backendRef
   int64_t request_deadline = 0;
@@ -806,6 +811,19 @@ awaitable<bool> Conn::handleRequest() {
     filters::AuthRequest areq{x.method, c.path, x.query, x.has_query, x.host_value, &c.req_headers};
     areq.tls = ssl_ != nullptr;
     areq.peer = &peer_;
+    // ForwardBody: the first maxSize bytes go to the auth server; the raw bytes stay in c.in and
+    // are all forwarded afterwards.
+    std::optional<filters::BodyPrefix> bp;
+    if (x.rule->ext_auth->forward_body_max > 0) {
+      areq.body_size = 0;
+      if (x.has_body) {
+        bp.emplace(x.req_framing == Framing::kChunked, x.content_length,
+                   std::min<size_t>(x.rule->ext_auth->forward_body_max, filters::kMaxForwardBody));
+        if (!co_await readBodyPrefix(x, *bp)) co_return false;
+        areq.body = bp->body();
+        areq.body_size = bp->size();
+      }
+    }
     filters::AuthResult ares;
     co_await filters::checkExternalAuth(w_, entry_, table->backend(abi), x.table->backend_rr[abi],
                                         *x.rule->ext_auth, areq, &ares);
@@ -883,6 +901,53 @@ awaitable<bool> Conn::handleRequest() {
     }
   }
   co_return co_await proxy(x, table->backend(static_cast<uint32_t>(bidx)));
+}
+
+// ExternalAuth forwardBody: reads the request body into c.in, unconsumed (proxy() forwards every
+// raw byte afterwards), until `bp` has its prefix or the whole body. False when the connection
+// is done (client gone or stalled, or a framing error answered with 400).
+awaitable<bool> Conn::readBodyPrefix(Exchange& x, filters::BodyPrefix& bp) {
+  RequestCtx& c = *ctx_;
+  const Options& opt = w_.options();
+  if (x.expect_continue && c.in.empty()) {
+    // RFC 9110 10.1.1: the client waits for this before sending its body; proxy() must not send
+    // a second one.
+    static const asio::const_buffer k100("HTTP/1.1 100 Continue\r\n\r\n", 25);
+    c.iov.clear();
+    c.iov.push_back(k100);
+    if (!co_await sendAll(sock_, ssl_, entry_, c.iov)) co_return false;
+  }
+  x.expect_continue = false;
+  // Chunk framing can make the raw bytes larger than the decoded prefix; past this much raw
+  // input the prefix is sent as it is.
+  const size_t raw_limit = 2 * filters::kMaxForwardBody + 64 * 1024;
+  size_t fed = 0;
+  for (;;) {
+    if (!bp.feed(c.in.begin() + fed, c.in.size() - fed)) {
+      co_await sendLocal(x, 400, "bad request body\n", true);
+      co_return false;
+    }
+    fed = c.in.size();
+    if (bp.full() || fed >= raw_limit) co_return true;
+    if (c.in.end == c.in.cap || (c.in.empty() && !x.head_buf)) {
+      // Another buffer for the body (larger when this one is full). Never compact() or grow(),
+      // nor read over consumed bytes (an empty buffer restarts at 0): the request head's views
+      // point into the buffer it was read into, which must stay as it is until the request ends.
+      BufMem old = std::move(c.in.data);
+      const char* live = old.get() + c.in.start;
+      const size_t n = c.in.size();
+      c.in.allocate(c.in.end == c.in.cap ? std::min(c.in.cap * 2, raw_limit + 1) : c.in.cap);
+      std::memcpy(c.in.data.get(), live, n);
+      c.in.end = n;
+      if (!x.head_buf) x.head_buf = std::move(old);
+    }
+    setDeadline(opt.idle_timeout_ms);
+    ssize_t r = co_await readDown(c.in);
+    if (r <= 0) {
+      if (entry_.timed_out) co_await sendLocal(x, 408, "request body timeout\n", true);
+      co_return false;
+    }
+  }
 }
 
 awaitable<std::unique_ptr<UpstreamConn>> Conn::connectUpstream(Exchange& x,
@@ -1061,7 +1126,7 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
       continue;
     }
     if (bf != nullptr && bf->request.drops(h.name)) continue;  // RequestHeaderModifier
-    if (!x.auth.empty() && x.auth.drops(h.name)) continue;  // ExternalAuth set or removed it
+    if (!x.auth.empty() && x.auth.drops(h.name)) continue;     // ExternalAuth set or removed it
     out.append(h.name).append(": ").append(h.value).append("\r\n");
   }
   if (bf != nullptr) out.append(bf->request.lines());

@@ -70,12 +70,14 @@ def auth():
 
 
 def route(allowed_headers=None, allowed_response_headers=None, auth_service="auth",
-          path="/check") -> str:
+          path="/check", forward_body=None) -> str:
     http_cfg = f"              path: {path}\n"
     if allowed_headers is not None:
         http_cfg += f"              allowedHeaders: {json.dumps(allowed_headers)}\n"
     if allowed_response_headers is not None:
         http_cfg += f"              allowedResponseHeaders: {json.dumps(allowed_response_headers)}\n"
+    if forward_body is not None:
+        http_cfg += f"            forwardBody: {{maxSize: {forward_body}}}\n"
     return f"""apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:
@@ -271,13 +273,16 @@ def test_example_external_auth(tmp_path, start_gantry, make_echo):
         proc.wait(5)
 
 
-def _curl_h2(port, path, headers=()):
+def _curl_h2(port, path, headers=(), data=None):
     import subprocess
     cmd = ["curl", "-s", "--http2-prior-knowledge", "-D", "-", "-H", "Host: api.example",
            f"http://127.0.0.1:{port}{path}"]
     for h in headers:
         cmd[1:1] = ["-H", h]
-    out = subprocess.run(cmd, capture_output=True, timeout=20, check=True).stdout.decode()
+    if data is not None:
+        cmd[1:1] = ["--data-binary", "@-"]
+    out = subprocess.run(cmd, capture_output=True, timeout=20, check=True,
+                         input=data).stdout.decode()
     head, _, body = out.partition("\r\n\r\n")
     lines = head.split("\r\n")
     assert lines[0].startswith("HTTP/2 "), lines[0]
@@ -304,3 +309,75 @@ def test_http2_clients_are_checked_too(tmp_path, start_gantry, make_echo, auth):
     assert seen["target"] == "/api/items?x=1"
     assert header_values(seen["headers"], "x-auth-user") == ["alice"]
     assert auth.checks[-1]["path"] == "/check/api/items?x=1"
+
+
+def test_forward_body_prefix_to_auth_full_body_to_backend(tmp_path, start_gantry, make_echo, auth):
+    """forwardBody.maxSize: the auth server gets the first maxSize bytes (Content-Length = bytes
+    forwarded, truncated when larger: ForwardBodyConfig.maxSize), the backend the whole body."""
+    import hashlib
+
+    s, echo = setup(tmp_path, start_gantry, make_echo, auth, forward_body=1000)
+    small = b"hello auth"
+    status, _, body = request(s.port, "POST", "/api/small", {"Authorization": "Bearer good"}, small)
+    assert status == 200, body
+    assert json.loads(body)["body_len"] == len(small)
+    check = auth.checks[-1]
+    names = {k.lower(): v for k, v in check["headers"]}
+    assert check["body"] == small and names["content-length"] == str(len(small))
+    assert names["x-envoy-auth-partial-body"] == "false"
+
+    big = bytes(range(256)) * 400  # 102,400 bytes
+    status, _, body = request(s.port, "POST", "/api/big", {"Authorization": "Bearer good"}, big)
+    assert status == 200, (body, auth.checks[-1])
+    seen = json.loads(body)
+    assert seen["body_len"] == len(big)
+    assert seen["body_sha256"] == hashlib.sha256(big).hexdigest()
+    check = auth.checks[-1]
+    names = {k.lower(): v for k, v in check["headers"]}
+    assert check["body"] == big[:1000] and names["content-length"] == "1000"
+    assert names["x-envoy-auth-partial-body"] == "true"
+
+    # Chunked upload: the prefix is the decoded body, the backend still gets all of it.
+    def chunks():
+        for i in range(0, len(big), 7000):
+            yield big[i:i + 7000]
+    c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=15)
+    c.request("PUT", "/api/chunked", body=chunks(), encode_chunked=True,
+              headers={"Host": "api.example", "Authorization": "Bearer good",
+                       "Transfer-Encoding": "chunked"})
+    r = c.getresponse()
+    seen = json.loads(r.read())
+    c.close()
+    assert r.status == 200 and seen["body_len"] == len(big), (auth.checks[-1]["headers"], auth.checks[-1]["body"][:50], seen)
+    assert seen["body_sha256"] == hashlib.sha256(big).hexdigest()
+    assert auth.checks[-1]["body"] == big[:1000]
+
+    # Denied: the body never reaches the backend.
+    echo.reset()
+    status, _, _ = request(s.port, "POST", "/api/x", {"Authorization": "Bearer bad"}, big)
+    assert status == 401 and not echo.requests
+    assert auth.checks[-1]["body"] == big[:1000]
+
+
+def test_forward_body_expect_continue_and_http2(tmp_path, start_gantry, make_echo, auth):
+    """A client that waits for 100 Continue gets it before the check (curl, HTTP/1.1), and an
+    HTTP/2 client's body is forwarded the same way."""
+    import hashlib
+    import subprocess
+
+    s, _ = setup(tmp_path, start_gantry, make_echo, auth, forward_body=500)
+    data = b"z" * 3000
+    out = subprocess.run(
+        ["curl", "-s", "-H", "Host: api.example", "-H", "Authorization: Bearer good",
+         "-H", "Expect: 100-continue", "--expect100-timeout", "30", "--data-binary", "@-",
+         f"http://127.0.0.1:{s.port}/api/expect"],
+        input=data, capture_output=True, timeout=20, check=True).stdout
+    assert json.loads(out)["body_len"] == len(data)
+    assert auth.checks[-1]["body"] == data[:500]
+
+    status, _, body = _curl_h2(s.port, "/api/h2", ["Authorization: Bearer good"], data=data)
+    assert status == 200, body
+    seen = json.loads(body)
+    assert seen["body_len"] == len(data)
+    assert seen["body_sha256"] == hashlib.sha256(data).hexdigest()
+    assert auth.checks[-1]["body"] == data[:500]

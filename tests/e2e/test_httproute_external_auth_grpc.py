@@ -124,10 +124,12 @@ def auth(pb):
     a.close()
 
 
-def route(allowed_headers=None, auth_service="auth") -> str:
+def route(allowed_headers=None, auth_service="auth", forward_body=None) -> str:
     grpc_cfg = "            grpc: {}\n"
     if allowed_headers is not None:
         grpc_cfg = f"            grpc:\n              allowedHeaders: {json.dumps(allowed_headers)}\n"
+    if forward_body is not None:
+        grpc_cfg += f"            forwardBody: {{maxSize: {forward_body}}}\n"
     return f"""apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata:
@@ -322,3 +324,34 @@ def test_grpc_http2_clients(tmp_path, start_gantry, make_echo, auth):
     assert header_values(seen["headers"], "x-remove-me") == []
     http_attrs = auth.checks[-1].attributes.request.http
     assert http_attrs.protocol == "HTTP/2" and http_attrs.path == "/api/items?x=1"
+
+
+def test_grpc_forward_body(tmp_path, start_gantry, make_echo, auth):
+    """forwardBody.maxSize: attributes.request.http.body carries the first maxSize bytes (raw_body
+    when they are not UTF-8), size the whole body's; the backend gets the whole body."""
+    import hashlib
+
+    s, echo = setup(tmp_path, start_gantry, make_echo, auth, forward_body=2000)
+    text = ("{\"q\":\"" + "é" * 3000 + "\"}").encode()  # 6,008 bytes of UTF-8
+    status, _, body = request(s.port, "POST", "/api/t", {"Authorization": "Bearer good",
+                                                         "Content-Type": "application/json"},
+                              text)
+    assert status == 200, body
+    seen = json.loads(body)
+    assert seen["body_len"] == len(text)
+    assert seen["body_sha256"] == hashlib.sha256(text).hexdigest()
+    http_attrs = auth.checks[-1].attributes.request.http
+    assert http_attrs.size == len(text)
+    assert http_attrs.body == text[:2000].decode()  # 2000 is on a character boundary here
+
+    binary = bytes(range(256)) * 40  # not UTF-8
+    status, _, body = _curl_h2(s.port, "/api/b", ["Authorization: Bearer good"], data=binary)
+    assert status == 200, body
+    assert json.loads(body)["body_len"] == len(binary)
+    http_attrs = auth.checks[-1].attributes.request.http
+    assert http_attrs.raw_body == binary[:2000] and http_attrs.body == ""
+    assert http_attrs.size == len(binary)
+
+    # No body: size 0.
+    assert request(s.port, "GET", "/api/none", {"Authorization": "Bearer good"})[0] == 200
+    assert auth.checks[-1].attributes.request.http.size == 0

@@ -14,7 +14,7 @@
 
 namespace gantry::controlplane {
 
-inline constexpr std::array<std::string_view, 51> kSupportedFeatures = {
+inline constexpr std::array<std::string_view, 52> kSupportedFeatures = {
     "BackendTLSPolicy",
     "BackendTLSPolicySANValidation",
     "GRPCRoute",
@@ -41,6 +41,7 @@ inline constexpr std::array<std::string_view, 51> kSupportedFeatures = {
     "HTTPRouteCORS",
     "HTTPRouteDestinationPortMatching",
     "HTTPRouteExternalAuth",
+    "HTTPRouteExternalAuthForwardBody",
     "HTTPRouteExternalAuthGRPC",
     "HTTPRouteExternalAuthHTTP",
     "HTTPRouteHostRewrite",

@@ -180,9 +180,54 @@ void buildAuthRequest(const ir::ExternalAuth& cfg, const AuthRequest& req, std::
       }
     }
   }
-  // forwardBody is not implemented, so the body is never sent: Content-Length must be 0
-  // (HTTPAuthConfig.allowedHeaders).
-  out->append("content-length: 0\r\n\r\n");
+  // HTTPAuthConfig.allowedHeaders: "the `Content-Length` of the authorization request must be
+  // set to the actual number of bytes forwarded" (0 without forwardBody).
+  if (cfg.forward_body_max == 0) {
+    out->append("content-length: 0\r\n\r\n");
+    return;
+  }
+  std::string_view body = req.body.substr(0, cfg.forward_body_max);
+  // Whether the body was cut to maxSize (ForwardBodyConfig.maxSize: "the body sent to the
+  // authorization server must be truncated"), under the name Envoy's ext_authz uses.
+  const bool partial = req.body_size < 0 || static_cast<uint64_t>(req.body_size) > body.size();
+  out->append("x-envoy-auth-partial-body: ").append(partial ? "true" : "false").append("\r\n");
+  out->append("content-length: ").append(std::to_string(body.size())).append("\r\n\r\n");
+  out->append(body);
+}
+
+BodyPrefix::BodyPrefix(bool chunked, uint64_t content_length, size_t max)
+    : max_(max), chunked_(chunked), content_length_(content_length), sink_(&body_, max) {
+  // A synthetic head with the client's framing puts http-parser in the right body state.
+  parser_.reset(HTTP_REQUEST);
+  std::string head =
+      chunked ? "POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"
+              : "POST / HTTP/1.1\r\ncontent-length: " + std::to_string(content_length) + "\r\n\r\n";
+  parser_.parseHead(head.data(), head.size(), &head_fields_);
+}
+
+void BodyPrefix::Sink::onBody(const char* data, size_t len) {
+  if (out_->size() < max_) out_->append(data, std::min(len, max_ - out_->size()));
+}
+
+bool BodyPrefix::feed(const char* data, size_t len) {
+  if (parser_.done() || len == 0) return true;
+  // Count every decoded byte (for size()), keep the first max_.
+  struct Counting : http1::BodySink {
+    Counting(Sink& s, uint64_t& n) : s(s), n(n) {}
+    void onBody(const char* d, size_t l) override {
+      n += l;
+      s.onBody(d, l);
+    }
+    Sink& s;
+    uint64_t& n;
+  } counting(sink_, decoded_);
+  parser_.feedBody(data, len, &counting);
+  return !parser_.failed();
+}
+
+int64_t BodyPrefix::size() const {
+  if (!chunked_) return static_cast<int64_t>(content_length_);
+  return parser_.done() ? static_cast<int64_t>(decoded_) : -1;
 }
 
 void buildDenialResponse(const AuthResult& r, bool is_head, bool close, std::string* out) {

@@ -8,7 +8,7 @@
 //   Host: <the client's Host>
 //   Authorization: <the client's, when present>
 //   <each header named in allowedHeaders that the client sent>
-//   Content-Length: 0      (forwardBody is not implemented: the body is never sent)
+//   Content-Length: 0, or with forwardBody the size of the body prefix sent after the head
 // A 200 answer allows the request; the auth response's headers (those named in
 // allowedResponseHeaders, or all but Host when the list is empty) are then set on the request
 // that goes to the backend. Any other status is a denial: that status, the auth response's
@@ -83,11 +83,54 @@ struct AuthResult {
   std::string body;  // kDeny: the body for the client
 };
 
+// ForwardBody for an HTTP/1.1 client: decodes the first `max` bytes of a request body from the
+// raw bytes as the client framed them (Content-Length or chunked), with http-parser, without
+// consuming them (the proxy forwards the raw bytes afterwards). Feed the raw bytes in order.
+class BodyPrefix {
+ public:
+  BodyPrefix(bool chunked, uint64_t content_length, size_t max);
+  BodyPrefix(const BodyPrefix&) = delete;
+  BodyPrefix& operator=(const BodyPrefix&) = delete;
+  // False on a framing error (the request gets 400).
+  bool feed(const char* data, size_t len);
+  // `max` decoded bytes are here, or the whole body.
+  bool full() const { return body_.size() >= max_ || parser_.done(); }
+  bool complete() const { return parser_.done(); }
+  // The bytes for the auth server: at most `max`.
+  std::string_view body() const { return std::string_view(body_).substr(0, max_); }
+  // The whole body's size when known (Content-Length, or a complete chunked body), else -1.
+  int64_t size() const;
+
+ private:
+  class Sink : public http1::BodySink {
+   public:
+    Sink(std::string* out, size_t max) : out_(out), max_(max) {}
+    void onBody(const char* data, size_t len) override;
+
+   private:
+    std::string* out_;
+    size_t max_;
+  };
+  http1::Parser parser_;
+  std::vector<http1::Header> head_fields_;  // of the synthetic head (unused)
+  std::string body_;
+  size_t max_;
+  bool chunked_;
+  uint64_t content_length_;
+  uint64_t decoded_ = 0;
+  Sink sink_;
+};
+
+// The most request body gantry buffers for forwardBody, whatever maxSize says (memory bound per
+// request; a larger maxSize is treated as this).
+constexpr size_t kMaxForwardBody = 4 * 1024 * 1024;
+
 // True when `name` (any case) is a header the check response may not pass on: hop-by-hop fields
 // (RFC 9110 7.6.1) and framing, which gantry regenerates, plus Host.
 bool authHeaderExcluded(std::string_view name);
 
-// Serialises the check request head for `cfg` into `out`.
+// Serialises the check request for `cfg` into `out`: the head, and req.body when the filter
+// forwards the body (Content-Length: its size, as HTTPAuthConfig.allowedHeaders requires).
 void buildAuthRequest(const ir::ExternalAuth& cfg, const AuthRequest& req, std::string* out);
 
 // The client response for a denial: the auth server's status, headers and body (RFC 9110 8.6:

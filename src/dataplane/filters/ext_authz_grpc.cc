@@ -104,6 +104,41 @@ bool applyOkHeaders(const authv3::OkHttpResponse& ok, const std::vector<http1::H
   return true;
 }
 
+// RFC 3629 well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+bool validUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // truncated sequence
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    static constexpr uint32_t kMin[4] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 // "<service>.<namespace>:<port>" from a backend key "<namespace>/<service>:<port>".
 std::string authorityOf(const std::string& backend_name) {
   size_t slash = backend_name.find('/');
@@ -133,7 +168,15 @@ bool buildCheckRequest(const ir::ExternalAuth& cfg, const AuthRequest& req, std:
   http->set_scheme(req.tls ? "https" : "http");
   http->set_protocol(req.http2 ? "HTTP/2" : "HTTP/1.1");
   http->set_size(req.body_size);
-  if (!req.body.empty()) http->set_body(std::string(req.body));
+  // A proto3 string must be UTF-8 (a server's decoder may refuse anything else); other bodies go
+  // in raw_body, as Envoy's BufferSettings.pack_as_bytes does.
+  if (!req.body.empty()) {
+    if (validUtf8(req.body)) {
+      http->set_body(std::string(req.body));
+    } else {
+      http->set_raw_body(std::string(req.body));
+    }
+  }
   // GRPCAuthConfig.allowedHeaders: "If this list is empty, then all headers must be sent. If the
   // list has entries, only those entries must be sent." AttributeContext.HttpRequest.headers:
   // lower-case keys, several fields of one name merged (RFC 9110 5.3: comma-joined).

@@ -895,6 +895,38 @@ void sendPreflight(Session& ss, Stream& s, const filters::Cors& cors,
   ss.respondLocal(s, 204, "", fields);
 }
 
+// ExternalAuth forwardBody: waits until `max` request body bytes are buffered in the stream (or
+// it ended) without taking them -- the upstream paths take and forward them all afterwards --
+// and copies them into `out` (a copy: more DATA may arrive during the check). Their flow-control
+// credit is returned at once so that a body larger than the stream window can arrive. False when
+// the stream is gone or the client stalled (answered with 408).
+awaitable<bool> peekBodyForAuth(Session& ss, Stream& s, size_t max, std::string& out,
+                                int64_t& size) {
+  bool expect_continue = false;
+  for (const auto& h : s.headers) {
+    if (h.name == "expect")
+      expect_continue = http1::iequals(http1::trimOws(h.value), "100-continue");
+  }
+  if (expect_continue && s.bodyAvailable() == 0 && !s.body_end) ss.submitInterim(s, 100, {});
+  while (s.bodyAvailable() < max && !s.body_end) {
+    ss.consume(s, s.unconsumed);
+    if (s.aborted()) co_return false;
+    if (!co_await s.req_event.wait(ss.worker().options().idle_timeout_ms) &&
+        s.bodyAvailable() < max && !s.body_end && !s.aborted()) {
+      ss.respondLocal(s, 408, "request body timeout\n");
+      co_return false;
+    }
+  }
+  if (s.aborted()) co_return false;
+  out.assign(s.body, s.body_off, std::min(max, s.bodyAvailable()));
+  if (s.has_content_length) {
+    size = static_cast<int64_t>(s.content_length);
+  } else {
+    size = s.body_end ? static_cast<int64_t>(s.bodyAvailable()) : -1;
+  }
+  co_return true;
+}
+
 }  // namespace
 
 awaitable<void> handleStream(Session& ss, Stream& s) {
@@ -986,6 +1018,13 @@ awaitable<void> handleStream(Session& ss, Stream& s) {
     areq.tls = ss.ssl() != nullptr;
     areq.http2 = true;
     areq.peer = &ss.peer();
+    std::string auth_body;
+    if (rule->ext_auth->forward_body_max > 0) {
+      const size_t max =
+          std::min<size_t>(rule->ext_auth->forward_body_max, filters::kMaxForwardBody);
+      if (!co_await peekBodyForAuth(ss, s, max, auth_body, areq.body_size)) co_return;
+      areq.body = auth_body;
+    }
     filters::AuthResult ares;
     {
       StreamEntry ae(w);

@@ -150,3 +150,60 @@ TEST(ExtAuthzGrpc, BadResponsesAreErrors) {
 
 }  // namespace
 }  // namespace gantry::dataplane::filters
+
+namespace gantry::dataplane::filters {
+namespace {
+
+TEST(ExtAuthzBodyPrefix, ContentLengthBodyFedInPieces) {
+  BodyPrefix bp(false, 10, 4);
+  EXPECT_FALSE(bp.full());
+  ASSERT_TRUE(bp.feed("ab", 2));
+  EXPECT_FALSE(bp.full());
+  ASSERT_TRUE(bp.feed("cdefghij", 8));
+  EXPECT_TRUE(bp.full());
+  EXPECT_TRUE(bp.complete());
+  EXPECT_EQ(bp.body(), "abcd");
+  EXPECT_EQ(bp.size(), 10);
+}
+
+TEST(ExtAuthzBodyPrefix, ChunkedBodyIsDecoded) {
+  BodyPrefix bp(true, 0, 100);
+  std::string raw = "3\r\nabc\r\n";
+  ASSERT_TRUE(bp.feed(raw.data(), raw.size()));
+  EXPECT_FALSE(bp.full());
+  EXPECT_EQ(bp.size(), -1);               // not known before the last chunk
+  raw = "2\r\nde\r\n0\r\n\r\nGET /next";  // a pipelined request follows
+  ASSERT_TRUE(bp.feed(raw.data(), raw.size()));
+  EXPECT_TRUE(bp.complete());
+  EXPECT_EQ(bp.body(), "abcde");
+  EXPECT_EQ(bp.size(), 5);
+}
+
+TEST(ExtAuthzBodyPrefix, BadChunkFramingFails) {
+  BodyPrefix bp(true, 0, 100);
+  std::string raw = "zz\r\nabc\r\n";
+  EXPECT_FALSE(bp.feed(raw.data(), raw.size()));
+}
+
+TEST(ExtAuthzGrpc, NonUtf8BodyGoesInRawBody) {
+  ir::ExternalAuth cfg;
+  cfg.grpc = true;
+  cfg.forward_body_max = 100;
+  AuthRequest req = sampleRequest(nullptr, nullptr);
+  const std::string text = "h\xc3\xa9llo";  // UTF-8
+  const std::string cut = "h\xc3";          // a sequence cut at maxSize
+  const std::string binary("\x00\xff\xfe", 3);
+  for (const auto& [body, utf8] : {std::pair{text, true}, {cut, false}, {binary, false}}) {
+    req.body = body;
+    std::string bytes;
+    ASSERT_TRUE(buildCheckRequest(cfg, req, &bytes));
+    authv3::CheckRequest cr;
+    ASSERT_TRUE(cr.ParseFromString(bytes));
+    const auto& http = cr.attributes().request().http();
+    EXPECT_EQ(http.body(), utf8 ? body : "");
+    EXPECT_EQ(http.raw_body(), utf8 ? "" : body);
+  }
+}
+
+}  // namespace
+}  // namespace gantry::dataplane::filters
