@@ -6,6 +6,7 @@
 
 #include "dataplane/clock.h"
 #include "dataplane/http1/syntax.h"
+#include "dataplane/http1/wire.h"
 #include "dataplane/upstream/h2_client.h"
 #include "dataplane/worker.h"
 #include "envoy/service/auth/v3/external_auth.pb.h"
@@ -20,12 +21,7 @@ using HeaderOption = envoy::config::core::v3::HeaderValueOption;
 // is capped at kMaxAuthBody like the HTTP protocol's).
 constexpr size_t kMaxCheckResponse = kMaxAuthBody + 64 * 1024;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+using http1::lowerAscii;
 
 // RFC 9110 7.6.1 connection-specific fields: never part of the request the auth server sees.
 bool connectionSpecific(std::string_view name) {
@@ -61,7 +57,7 @@ bool untouchable(std::string_view name) {
 // The name and value of one HeaderValueOption; false when the field is not a valid one (a
 // pseudo-field name is returned as is: the callers ignore it).
 bool fieldOf(const HeaderOption& o, std::string* name, std::string* value) {
-  *name = lower(o.header().key());
+  *name = lowerAscii(o.header().key());
   *value = o.header().raw_value().empty() ? o.header().value() : o.header().raw_value();
   const bool pseudo = !name->empty() && (*name)[0] == ':';
   return (pseudo || validName(*name)) && validValue(*value);
@@ -99,7 +95,7 @@ bool applyOkHeaders(const authv3::OkHttpResponse& ok, const std::vector<http1::H
   for (const std::string& r : ok.headers_to_remove()) {
     if (untouchable(r)) continue;  // "these special headers will be ignored"
     if (!validName(r)) return false;
-    edits->remove.push_back(lower(r));
+    edits->remove.push_back(lowerAscii(r));
   }
   return true;
 }
@@ -197,7 +193,7 @@ bool buildCheckRequest(const ir::ExternalAuth& cfg, const AuthRequest& req, std:
   if (req.headers != nullptr) {
     for (const auto& h : *req.headers) {
       if (connectionSpecific(h.name) || !wanted(h.name)) continue;
-      std::string& v = (*headers)[lower(h.name)];
+      std::string& v = (*headers)[lowerAscii(h.name)];
       if (!v.empty()) v.push_back(',');
       v.append(http1::trimOws(h.value));
     }
