@@ -28,6 +28,19 @@ def _spread(port: int, n: int, connections: int = 8, path: str = "/lb", method: 
     return counts
 
 
+def _sequence(port: int, n: int, path: str = "/lb") -> list:
+    """n requests on ONE keep-alive connection (one worker, one cursor): who answered each."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    seq = []
+    for _ in range(n):
+        c.request("GET", path)
+        r = c.getresponse()
+        r.read()
+        seq.append(r.getheader("x-echo-backend") or f"status {r.status}")
+    c.close()
+    return seq
+
+
 def _assert_ratio(counts, expected: dict, tolerance: float) -> None:
     total = sum(expected.values())
     n = sum(counts.values())
@@ -56,9 +69,25 @@ def test_round_robin_equal_weights_alternates(make_echo, start_gantry):
     p = snap.http_port()
     p.route("/", "pool")
     start_gantry(snap)
-    # One connection = one worker: round-robin gives an even split (random choice would not).
-    counts = _spread(p.port, 100, connections=1)
-    assert abs(counts["a"] - counts["b"]) <= 6, dict(counts)
+    # One connection = one worker, whose cursor walks the endpoints in turn: a b a b ...
+    seq = _sequence(p.port, 40)
+    assert all(x != y for x, y in zip(seq, seq[1:])), seq
+    assert seq.count("a") == seq.count("b") == 20, seq
+
+
+def test_endpoint_weights_are_smooth_on_one_connection(make_echo, start_gantry):
+    # Weights 1:2:3 repeat with period 6 (upstream::WeightedPicker), so ANY 6 consecutive requests
+    # of one worker hold exactly one, two and three of them: no bursts, whatever the start.
+    e1, e2, e3 = make_echo("e1"), make_echo("e2"), make_echo("e3")
+    snap = Snapshot()
+    snap.backend("pool", [e1.endpoint(1), e2.endpoint(2), e3.endpoint(3)])
+    p = snap.http_port()
+    p.route("/", "pool")
+    start_gantry(snap)
+    seq = _sequence(p.port, 36)
+    for i in range(len(seq) - 5):
+        window = seq[i:i + 6]
+        assert (window.count("e1"), window.count("e2"), window.count("e3")) == (1, 2, 3), seq
 
 
 def test_backend_ref_weights(make_echo, start_gantry):
