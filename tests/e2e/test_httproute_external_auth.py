@@ -239,12 +239,15 @@ def test_example_external_auth(tmp_path, start_gantry, make_echo):
     repo = Path(__file__).resolve().parents[2]
     dst = tmp_path / "external-auth"
     shutil.copytree(repo / "examples" / "external-auth", dst)
-    gw_port, auth_port = free_port(), free_port()
+    gw_port, auth_port, grpc_port = free_port(), free_port(), free_port()
     api = make_echo("api")
     for f in dst.glob("*.yaml"):
         f.write_text(f.read_text().replace("8086", str(gw_port)).replace("9601", str(api.port))
-                     .replace("9602", str(auth_port)))
+                     .replace("9602", str(auth_port)).replace("9603", str(grpc_port)))
     proc = subprocess.Popen([sys.executable, str(dst / "auth_server.py"), "--port", str(auth_port)])
+    # The gRPC one from the repository (it compiles gantry's .proto files found next to it).
+    gproc = subprocess.Popen([sys.executable, str(repo / "examples" / "external-auth" /
+                                                  "grpc_auth_server.py"), "--port", str(grpc_port)])
     try:
         start_gantry(config_dir=dst, wait_ports=[("127.0.0.1", gw_port)])
         deadline = time.monotonic() + 10
@@ -268,9 +271,25 @@ def test_example_external_auth(tmp_path, start_gantry, make_echo):
         r = c.getresponse()
         r.read()
         assert r.status == 200
+        c.close()
+        # /admin: the gRPC ext_authz server, which reads the forwarded body.
+        good = {"Host": "api.example.com", "Authorization": "Bearer letmein"}
+        deadline = time.monotonic() + 20  # the server compiles its protos first
+        while True:
+            status, _, body = request(gw_port, "POST", "/admin/query", good, b"select 1")
+            if status == 200:
+                break
+            assert status == 403 and time.monotonic() < deadline, (status, body)
+            time.sleep(0.1)
+        seen = json.loads(body)
+        assert seen["body_len"] == 8 and header_values(seen["headers"], "x-user") == ["admin-alice"]
+        status, _, body = request(gw_port, "POST", "/admin/query", good, b"drop table users")
+        assert status == 403 and body == b"admin access denied\n"
     finally:
         proc.terminate()
         proc.wait(5)
+        gproc.terminate()
+        gproc.wait(5)
 
 
 def _curl_h2(port, path, headers=(), data=None):
