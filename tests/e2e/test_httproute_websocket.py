@@ -265,3 +265,37 @@ def test_http2_websocket_upgrades_are_refused_per_spec(tmp_path, start_gantry):
         assert srv.paths == []  # nothing reached the backend as a WebSocket
     finally:
         srv.close()
+
+
+def test_websocket_example(tmp_path, start_gantry):
+    """examples/websocket served for real (its fixed ports replaced by free ones) with its own
+    server.py, and the README's exchange checked."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from backends.snapshot import free_port
+    from cp_helpers import Admin
+
+    repo = Path(__file__).resolve().parents[2]
+    dst = tmp_path / "websocket"
+    shutil.copytree(repo / "examples" / "websocket", dst)
+    gw_port, ws_port = free_port(), free_port()
+    for f in dst.glob("*.yaml"):
+        f.write_text(f.read_text().replace("port: 8095", f"port: {gw_port}")
+                     .replace("9951", str(ws_port)))
+    server = subprocess.Popen([sys.executable, str(dst / "server.py"), "--port", str(ws_port)])
+    try:
+        g = start_gantry(config_dir=dst, wait_ports=[("127.0.0.1", gw_port)])
+        wait_until(lambda: get_via(gw_port, "chat.example.com", "/ws/x", timeout=2)[0] == 426,
+                   timeout=10, what="example route and server")
+        with connect(f"ws://127.0.0.1:{gw_port}/ws/lobby", open_timeout=10) as ws:
+            assert ws.recv(timeout=5) == "welcome to /ws/lobby"
+            ws.send("hi")
+            assert ws.recv(timeout=5) == "echo: hi"
+        assert Admin(g.admin_address).route_condition("HTTPRoute", "default", "chat",
+                                                       "ResolvedRefs") == "True"
+    finally:
+        server.terminate()
+        server.wait(5)
