@@ -49,7 +49,7 @@ struct AuthRequest {
   const asio::ip::tcp::endpoint* peer = nullptr;  // AttributeContext.source
   // ForwardBody: the first forward_body_max bytes of the decoded request body (empty when the
   // filter does not forward it), and the whole body's size when known (-1: unknown).
-  std::string_view body;
+  std::string_view body = {};
   int64_t body_size = -1;
 };
 

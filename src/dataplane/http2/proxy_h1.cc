@@ -202,8 +202,8 @@ struct Exchange {
   bool buffered = false;       // the whole request, body included, is in ctx.out (replayable)
   int64_t request_deadline = 0;
   upstream::AttemptFailure failure = upstream::AttemptFailure::kNone;
-  std::string session_lines;  // the session field(s) for this attempt's endpoint
-  std::string body_prefix;    // body bytes taken while buffering, sent first by the pump
+  std::string session_lines = {};  // the session field(s) for this attempt's endpoint
+  std::string body_prefix = {};    // body bytes taken while buffering, sent first by the pump
 };
 
 bool requestExpired(const Exchange& x) {

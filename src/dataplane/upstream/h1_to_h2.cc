@@ -77,7 +77,7 @@ struct Bridge {
   bool pump_abort = false;
   bool body_done = true;
   PumpFailure failed = PumpFailure::kNone;
-  std::vector<H2Field> session;
+  std::vector<H2Field> session = {};
 
   void setDeadline(uint32_t ms) {
     r.entry.timed_out = false;

@@ -44,7 +44,7 @@ class H2Attempts {
     uint32_t* rr;                  // the backend's round-robin counter
     int64_t request_deadline = 0;  // steady-clock ms, 0 = none (request timeout, grpc-timeout)
     uint32_t idle_ms = 0;          // longest wait for any progress of a stream
-    SessionChoice session;
+    SessionChoice session = {};
     bool is_head = false;
   };
 
