@@ -662,11 +662,17 @@ Status FileProvider::startWatching(std::function<void()> on_change) {
   if (stop_fd_ < 0) return Status::error(fmt::format("eventfd: {}", std::strerror(errno)));
   addWatchesRecursive(options_.dir, nullptr);
   if (watch_dirs_.empty()) return Status::error(fmt::format("cannot watch {}", options_.dir));
-  // Anything written between loadAll() and the watches being in place.
+  // Anything written between loadAll() and the watches being in place (the admin API is already
+  // up then, so a client that saw /readyz may have written): applied and, when it changed
+  // something, reconciled like any watched change -- otherwise it would wait for the next event.
+  bool changed;
   {
     std::lock_guard lock(mu_);
+    const uint64_t before = stats_.reloads;
     applyLocked({options_.dir});
+    changed = stats_.reloads != before;
   }
+  if (changed && on_change_) on_change_();
   thread_ = std::thread([this] { watchLoop(); });
   return Status::ok();
 }

@@ -517,6 +517,34 @@ TEST(FileProvider, FolderRemovalForgetsItsFiles) {
 // Watching
 // ------------------------------------------------------------------------------------------------
 
+// A write between loadAll() and startWatching() (the admin API, and so /readyz, is up in between)
+// is applied by startWatching's catch-up scan and reported through the change callback; before,
+// it was applied silently and only published with the next unrelated event (a flaky e2e test).
+TEST(FileProvider, WriteBeforeTheWatchesIsReportedAsAChange) {
+  TempDir d;
+  d.write("r.yaml", route("r1", "/a"));
+  FileProviderOptions o;
+  o.dir = d.path();
+  FileProvider p(o);
+  ASSERT_TRUE(p.loadAll().isOk());
+  d.write("r.yaml", route("r1", "/b"));
+  std::atomic<int> changes{0};
+  ASSERT_TRUE(p.startWatching([&] { ++changes; }).isOk());
+  EXPECT_EQ(changes.load(), 1);
+  auto* r = findRoute(*p.objects(), "r1");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(prefixOf(*r), "/b");
+  p.stop();
+
+  // Nothing written in between: no callback.
+  FileProvider q(o);
+  ASSERT_TRUE(q.loadAll().isOk());
+  std::atomic<int> none{0};
+  ASSERT_TRUE(q.startWatching([&] { ++none; }).isOk());
+  EXPECT_EQ(none.load(), 0);
+  q.stop();
+}
+
 class Watched : public ::testing::Test {
  protected:
   void SetUp() override {
