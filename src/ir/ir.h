@@ -43,12 +43,21 @@ enum class AppProtocol : uint8_t {
   kHttp2Tls,      // h2 over TLS (BackendTLSPolicy)
 };
 
+struct Certificate {
+  std::string cert_pem;  // chain
+  std::string key_pem;
+};
+
 // TLS to the backend (BackendTLSPolicy).
 struct BackendTls {
   std::string sni;                   // validation.hostname
   std::vector<std::string> ca_pems;  // CA bundles; empty + use_system_cas = well-known CAs
   bool use_system_cas = false;
   std::vector<std::string> subject_alt_names;  // if non-empty, one must match (else sni must)
+  // Gateway spec.tls.backend.clientCertificateRef: presented when the backend asks for a client
+  // certificate. Per Gateway, so a backend reached from Gateways with different certificates is
+  // one ir::Backend per certificate (the translator names them apart).
+  std::optional<Certificate> client_certificate;
 };
 
 struct Backend {
@@ -239,11 +248,6 @@ struct HttpListener {
 // ---------------------------------------------------------------------------------------------
 // TLS (frontend).
 // ---------------------------------------------------------------------------------------------
-
-struct Certificate {
-  std::string cert_pem;  // chain
-  std::string key_pem;
-};
 
 struct FrontendValidation {
   std::vector<std::string> ca_pems;

@@ -494,6 +494,13 @@ void write(Writer& w, const Backend& b) {
     w.field("ca_pems", b.tls->ca_pems);
     w.field("use_system_cas", b.tls->use_system_cas);
     w.field("subject_alt_names", b.tls->subject_alt_names);
+    if (b.tls->client_certificate) {
+      w.key("client_certificate");
+      w.beginObject();
+      w.field("cert_pem", b.tls->client_certificate->cert_pem);
+      w.field("key_pem", b.tls->client_certificate->key_pem);
+      w.endObject();
+    }
     w.endObject();
   }
   w.field("connect_timeout_ms", b.connect_timeout_ms);
@@ -869,10 +876,14 @@ bool readBackend(Reader& r, element e, const std::string& p, Backend& b) {
         e, p, {str(r, "address", v.address), num(r, "port", v.port), num(r, "weight", v.weight)});
   };
   auto readTls = [](Reader& r, element e, const std::string& p, BackendTls& t) {
+    auto readCert = [](Reader& r, element e, const std::string& p, Certificate& c) {
+      return r.object(e, p, {str(r, "cert_pem", c.cert_pem), str(r, "key_pem", c.key_pem)});
+    };
     return r.object(e, p,
                     {str(r, "sni", t.sni), strs(r, "ca_pems", t.ca_pems),
                      flag(r, "use_system_cas", t.use_system_cas),
-                     strs(r, "subject_alt_names", t.subject_alt_names)});
+                     strs(r, "subject_alt_names", t.subject_alt_names),
+                     opt(r, "client_certificate", t.client_certificate, readCert)});
   };
   return r.object(
       e, p,

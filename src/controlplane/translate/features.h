@@ -14,7 +14,7 @@
 
 namespace gantry::controlplane {
 
-inline constexpr std::array<std::string_view, 52> kSupportedFeatures = {
+inline constexpr std::array<std::string_view, 53> kSupportedFeatures = {
     "BackendTLSPolicy",
     "BackendTLSPolicySANValidation",
     "GRPCRoute",
@@ -22,6 +22,7 @@ inline constexpr std::array<std::string_view, 52> kSupportedFeatures = {
     "GRPCRouteRequestHeaderModifier",
     "Gateway",
     "GatewayAddressEmpty",
+    "GatewayBackendClientCertificate",
     "GatewayFrontendClientCertificateValidation",
     "GatewayFrontendClientCertificateValidationInsecureFallback",
     "GatewayHTTPListenerIsolation",

@@ -509,6 +509,9 @@ class Translator {
   void portClashes(const std::vector<GatewayCtx*>& order);
   void gatewayStatus(GatewayCtx& g);
   std::optional<RefProblem> gatewayClientCertificate(const GatewayCtx& g) const;
+  std::string backendForGateway(const std::string& name, const GatewayCtx& g);
+  void applyGatewayClientCertificate(std::vector<ir::WeightedBackend>& backends,
+                                     const GatewayCtx& g);
   void listenerSetStatus(ListenerSetCtx& s);
   api::ListenerStatus listenerStatus(const ListenerCtx& l) const;
 
@@ -1176,9 +1179,9 @@ void Translator::gateways() {
   }
 }
 
-// spec.tls.backend.clientCertificateRef: the certificate gantry would present to backends.
-// Checked for status (InvalidClientCertificateRef / RefNotPermitted); the IR has no field for it
-// yet, so it is not used on the wire.
+// spec.tls.backend.clientCertificateRef: the certificate gantry presents to backends over TLS.
+// Checked for status (InvalidClientCertificateRef / RefNotPermitted) here; used through
+// backendForGateway.
 std::optional<RefProblem> Translator::gatewayClientCertificate(const GatewayCtx& g) const {
   if (!g.gw->backend_client_certificate_ref) return std::nullopt;
   const auto& ref = *g.gw->backend_client_certificate_ref;
@@ -1208,6 +1211,36 @@ std::optional<RefProblem> Translator::gatewayClientCertificate(const GatewayCtx&
                       "Secret " + key(ns, ref.name) + " has no PEM tls.crt and tls.key"};
   }
   return std::nullopt;
+}
+
+// The IR backend that Gateway g's routes use for backend `name`. Backends are shared by name
+// between Gateways, but the client certificate (spec.tls.backend.clientCertificateRef, "the
+// client certificate to be presented to backends when they request one") belongs to the Gateway:
+// a TLS backend reached from a Gateway with a valid certificate becomes its own backend,
+// "<name>@client-cert:<gateway namespace>/<gateway name>", carrying it. An invalid reference
+// (status ResolvedRefs False) sends no certificate.
+std::string Translator::backendForGateway(const std::string& name, const GatewayCtx& g) {
+  if (name.empty() || !g.gw->backend_client_certificate_ref) return name;
+  auto it = backends_.find(name);
+  if (it == backends_.end() || !it->second.tls) return name;
+  const std::string gw_key = key(g.gw->metadata.namespace_, g.gw->metadata.name);
+  std::string variant = name + "@client-cert:" + gw_key;
+  if (backends_.count(variant)) return variant;
+  if (gatewayClientCertificate(g)) return name;
+  const auto& ref = *g.gw->backend_client_certificate_ref;
+  const auto& data =
+      secrets_.at(key(ref.namespace_.value_or(g.gw->metadata.namespace_), ref.name))->data;
+  ir::Backend b = it->second;
+  b.name = variant;
+  b.tls->client_certificate = ir::Certificate{data.at("tls.crt"), data.at("tls.key")};
+  backends_.emplace(variant, std::move(b));
+  return variant;
+}
+
+void Translator::applyGatewayClientCertificate(std::vector<ir::WeightedBackend>& backends,
+                                               const GatewayCtx& g) {
+  if (!g.gw->backend_client_certificate_ref) return;
+  for (auto& wb : backends) wb.backend = backendForGateway(wb.backend, g);
 }
 
 void Translator::gatewayStatus(GatewayCtx& g) {
@@ -2573,6 +2606,7 @@ void Translator::buildPorts() {
           hl.rules = l->rules;
           for (const PendingEntry* e : sorted) hl.entries.push_back(e->entry);
         }
+        for (auto& rule : hl.rules) applyGatewayClientCertificate(rule.backends, *l->gateway);
         port.http_listeners.push_back(std::move(hl));
       } else {
         std::sort(l->l4.begin(), l->l4.end(),
@@ -2583,6 +2617,7 @@ void Translator::buildPorts() {
           if (!l->l4.empty()) {
             port.l4_routes.push_back(l->l4.front().route);
             port.l4_routes.back().listener = l->irName();
+            applyGatewayClientCertificate(port.l4_routes.back().backends, *l->gateway);
           }
           continue;
         }
@@ -2611,6 +2646,7 @@ void Translator::buildPorts() {
           if (!s4.host.empty()) r.hostnames.push_back(s4.host);
           r.listener = l->irName();
           r.listener_hostname = l->hostname;
+          applyGatewayClientCertificate(r.backends, *l->gateway);
           port.l4_routes.push_back(std::move(r));
         }
       }

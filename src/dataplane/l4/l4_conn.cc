@@ -13,6 +13,8 @@
 
 #include "dataplane/l4/l4_table.h"
 #include "dataplane/router/route_table.h"
+#include "dataplane/tls/backend_sessions.h"
+#include "dataplane/tls/client_context.h"
 #include "dataplane/tls/client_hello.h"
 #include "dataplane/tls/fd_tls.h"
 #include "dataplane/tls/server_context.h"
@@ -172,9 +174,10 @@ awaitable<bool> splice(Worker& w, ConnEntry& entry, Side& down, Side& up) {
 
 // Picks a backend of `route` (weights) and one of its endpoints (weights, round robin per worker,
 // like HTTP), and connects `up` to it; an endpoint that refuses is replaced by the next one (up
-// to 3 attempts). False: invalid backendRef, no endpoint, or no endpoint accepted.
+// to 3 attempts). False: invalid backendRef, no endpoint, or no endpoint accepted. `picked`
+// (optional): the backend connected to.
 awaitable<bool> connectBackend(Worker& w, LocalTable& table, const L4Entry& route, tcp::socket& up,
-                               ConnEntry& entry) {
+                               ConnEntry& entry, const CompiledBackend** picked = nullptr) {
   if (route.total_weight == 0) co_return false;
   int32_t idx = L4Table::pick(route, table.l4_rr[route.slot]);
   if (idx < 0) co_return false;  // invalid or unknown backendRef: its share is rejected
@@ -205,9 +208,44 @@ awaitable<bool> connectBackend(Worker& w, LocalTable& table, const L4Entry& rout
     }
     up.set_option(tcp::no_delay(true), ec);
     ++w.stats().upstream_connects;
+    if (picked != nullptr) *picked = &b;
     co_return true;
   }
   co_return false;
+}
+
+// TLSRoute on a Terminate listener with a BackendTLSPolicy on the backend Service (GEP-4274,
+// conformance BackendTLSPolicyTLSRouteTerminate): the plaintext is re-encrypted towards the
+// backend, verified exactly as for HTTP (the policy's CAs, validation.hostname as SNI and
+// identity, or subjectAltNames; the Gateway's client certificate when the backend asks). No ALPN
+// is offered: the bytes are opaque. Within the backend's connect timeout. Returns the SSL (owned
+// by the caller, bound to `up`), or nullptr after logging why.
+awaitable<SSL*> reencrypt(Worker& w, const CompiledBackend& b, tcp::socket& up, ConnEntry& entry) {
+  if (!b.tls) co_return nullptr;  // unusable policy (bad CA bundle): never clear text
+  SSL* ssl = b.tls->newSsl(&w.backendSessions().slot(b.ir->name, b.tls->context()));
+  if (ssl == nullptr) co_return nullptr;
+  if (SSL_set_alpn_protos(ssl, nullptr, 0) != 0 || !tls::attachFd(ssl, up)) {
+    SSL_free(ssl);
+    co_return nullptr;
+  }
+  const Options& opt = w.options();
+  uint32_t timeout = b.ir->connect_timeout_ms != 0
+                         ? std::min(b.ir->connect_timeout_ms, opt.upstream_connect_timeout_ms)
+                         : opt.upstream_connect_timeout_ms;
+  entry.up = &up;
+  entry.deadline_ms = w.nowMs() + timeout;
+  asio::error_code ec = co_await tls::handshakeFd(ssl, up);
+  if (ec || entry.timed_out) {
+    const long verify = SSL_get_verify_result(ssl);
+    spdlog::warn("l4: backend {}: TLS handshake failed: {}", b.ir->name,
+                 entry.timed_out       ? "timeout"
+                 : verify != X509_V_OK ? X509_verify_cert_error_string(verify)
+                                       : "handshake error");
+    SSL_set_quiet_shutdown(ssl, 1);
+    SSL_free(ssl);
+    co_return nullptr;
+  }
+  co_return ssl;
 }
 
 awaitable<void> run(Worker& w, tcp::socket down, std::shared_ptr<const PortKey> key) {
@@ -311,13 +349,23 @@ awaitable<void> run(Worker& w, tcp::socket down, std::shared_ptr<const PortKey> 
       co_return;
     }
     entry.idle = false;  // being served: on drain it lives until the drain deadline
-    bool connected = co_await connectBackend(w, *table.get(), *route, up, entry);
+    const CompiledBackend* backend = nullptr;
+    bool connected = co_await connectBackend(w, *table.get(), *route, up, entry, &backend);
     if (!connected) {
       tls::shutdownFd(ssl);
       co_return;
     }
+    // Declared after `up`: freed before it is closed (the SSL holds its fd number).
+    SslFree up_free{nullptr};
+    if (backend->tlsRequired()) {
+      up_free.s = co_await reencrypt(w, *backend, up, entry);
+      if (up_free.s == nullptr) {
+        tls::shutdownFd(ssl);
+        co_return;
+      }
+    }
     table.reset();
-    Side d(down, ssl), u(up, nullptr);
+    Side d(down, ssl), u(up, up_free.s);
     co_await splice(w, entry, d, u);
     co_return;
   }

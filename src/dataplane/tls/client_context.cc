@@ -133,6 +133,14 @@ StatusOr<std::shared_ptr<const ClientContext>> ClientContext::build(const ir::Ba
     return Status::error("no usable CA certificate in the backend TLS CA bundle");
   }
 
+  // Gateway spec.tls.backend.clientCertificateRef: sent when the backend's CertificateRequest
+  // asks for one (TLS 1.2 and 1.3 alike; OpenSSL checks it fits the requested signature
+  // algorithms).
+  if (tls.client_certificate) {
+    StatusOr<int> loaded = loadCertificate(ctx, *tls.client_certificate, {});
+    if (!loaded) return Status::error("client certificate: " + loaded.status().message());
+  }
+
   if (!alpn->empty() &&
       SSL_CTX_set_alpn_protos(ctx, reinterpret_cast<const unsigned char*>(alpn->data()),
                               static_cast<unsigned int>(alpn->size())) != 0) {

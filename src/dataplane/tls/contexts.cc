@@ -42,8 +42,14 @@ bool sameTls(const std::vector<ir::TlsConfig>& a, const std::vector<ir::TlsConfi
 }
 
 bool sameBackendTls(const ir::BackendTls& a, const ir::BackendTls& b) {
+  auto sameCert = [](const std::optional<ir::Certificate>& x,
+                     const std::optional<ir::Certificate>& y) {
+    return x.has_value() == y.has_value() &&
+           (!x || (x->cert_pem == y->cert_pem && x->key_pem == y->key_pem));
+  };
   return a.sni == b.sni && a.ca_pems == b.ca_pems && a.use_system_cas == b.use_system_cas &&
-         a.subject_alt_names == b.subject_alt_names;
+         a.subject_alt_names == b.subject_alt_names &&
+         sameCert(a.client_certificate, b.client_certificate);
 }
 
 struct ServerEntry {

@@ -265,7 +265,8 @@ void freeCerts(std::vector<X509*>& v) {
   v.clear();
 }
 
-// Loads one certificate (chain + key) into ctx. Returns the key type on success.
+}  // namespace
+
 StatusOr<int> loadCertificate(SSL_CTX* ctx, const ir::Certificate& cert,
                               const std::vector<int>& loaded_types) {
   std::vector<X509*> chain = readCerts(cert.cert_pem);
@@ -299,6 +300,8 @@ StatusOr<int> loadCertificate(SSL_CTX* ctx, const ir::Certificate& cert,
   if (!st.isOk()) return st;
   return type;
 }
+
+namespace {
 
 Status loadClientValidation(SSL_CTX* ctx, const ir::FrontendValidation& v, int* ca_count) {
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);

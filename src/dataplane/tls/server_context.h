@@ -173,4 +173,11 @@ StatusOr<std::string> encodeAlpn(const std::vector<std::string>& protocols);
 // The last OpenSSL error queue entries as text (clears the queue), for Status messages.
 std::string opensslErrors();
 
+// Loads one certificate (PEM chain, leaf first, + unencrypted PEM key) into ctx: server
+// certificates, and the client certificate of a ClientContext. Fails when the key does not match,
+// or when a certificate of the same key type is in `loaded_types`. Returns the key type
+// (EVP_PKEY_RSA, EVP_PKEY_EC, ...).
+StatusOr<int> loadCertificate(SSL_CTX* ctx, const ir::Certificate& cert,
+                              const std::vector<int>& loaded_types);
+
 }  // namespace gantry::dataplane::tls

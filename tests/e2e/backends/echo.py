@@ -44,7 +44,8 @@ per backend with `EchoBackend(defaults={...})` using the same names:
                               hold:MS (keep the connection open MS ms without reading, then close)
 
 TLS: `EchoBackend(tls=ssl_context)` serves HTTPS (the handshake runs in the connection's thread);
-each record then has "tls": {"version", "sni", "session_reused", "alpn"} and `tls_failures` counts
+each record then has "tls": {"version", "sni", "session_reused", "alpn", "peer_subject" (the client
+certificate's subject as a dict when the context asked for one, else None)} and `tls_failures` counts
 failed handshakes.
 
 Upgrades: `Connection: upgrade` + `Upgrade: websocket` gets a real RFC 6455 handshake and a message
@@ -294,9 +295,12 @@ class EchoBackend:
                     self._socks.discard(raw)
                     self._socks.add(sock)
                 sock.do_handshake()
+                peer = sock.getpeercert()
                 tls_info = {"version": sock.version(), "sni": getattr(sock, "echo_sni", None),
                             "session_reused": sock.session_reused,
-                            "alpn": sock.selected_alpn_protocol()}
+                            "alpn": sock.selected_alpn_protocol(),
+                            "peer_subject": (dict(x[0] for x in peer["subject"]) if peer
+                                             else None)}
             except (OSError, ssl.SSLError):
                 with self.cond:
                     self.tls_failures += 1

@@ -207,6 +207,8 @@ void expectEq(const Backend& a, const Backend& b) {
     EXPECT_EQ(a.tls->ca_pems, b.tls->ca_pems);
     EXPECT_EQ(a.tls->use_system_cas, b.tls->use_system_cas);
     EXPECT_EQ(a.tls->subject_alt_names, b.tls->subject_alt_names);
+    ASSERT_EQ(a.tls->client_certificate.has_value(), b.tls->client_certificate.has_value());
+    if (a.tls->client_certificate) expectEq(*a.tls->client_certificate, *b.tls->client_certificate);
   }
   EXPECT_EQ(a.connect_timeout_ms, b.connect_timeout_ms);
 }
@@ -248,8 +250,13 @@ Snapshot fullSnapshot() {
   secure.tls = BackendTls{"secure.example.com",
                           {"-----BEGIN CERTIFICATE-----\nAAA\n-----END CERTIFICATE-----\n"},
                           true,
-                          {"secure.example.com", "spiffe://cluster/ns/a"}};
+                          {"secure.example.com", "spiffe://cluster/ns/a"},
+                          std::nullopt};
   s.backends.push_back(secure);
+  Backend mtls = secure;
+  mtls.name = "team-a/secure:443@client-cert:team-a/gw";
+  mtls.tls->client_certificate = Certificate{"CLIENT-CHAIN", "CLIENT-KEY"};
+  s.backends.push_back(mtls);
   for (auto p : {AppProtocol::kHttp1, AppProtocol::kWebSocket, AppProtocol::kWebSocketTls}) {
     Backend b;
     b.name = "ws/" + std::to_string(static_cast<int>(p));

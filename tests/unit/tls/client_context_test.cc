@@ -120,6 +120,41 @@ TEST(ClientContextTest, AlpnForH2Upstreams) {
   EXPECT_EQ(dial({.sni = "backend.internal", .ca_pems = {ca}}).alpn, "");
 }
 
+// Gateway spec.tls.backend.clientCertificateRef: the certificate is presented when the backend
+// asks for one, and the backend verifies it against its own CA.
+TEST(ClientContextTest, PresentsTheClientCertificateWhenAsked) {
+  testing::TestCa client_ca("client CA");
+  const ir::Certificate client = client_ca.issue("gantry-client", {.client = true});
+  auto server = ServerContextSet::build(
+      {{"", {pki().svc}, ir::FrontendValidation{{client_ca.pem()}, false}}}, {});
+  ASSERT_TRUE(server.isOk()) << server.status().message();
+  auto handshake = [&](const ir::BackendTls& tls) {
+    auto ctx = ClientContext::build(tls, {});
+    EXPECT_TRUE(ctx.isOk()) << ctx.status().message();
+    SSL* c = (*ctx)->newSsl();
+    SSL* s = (*server)->newSsl();
+    bool ok = testing::handshakeInMemory(c, s);
+    std::string cn;
+    if (X509* peer = SSL_get1_peer_certificate(s)) {
+      char buf[256] = {};
+      X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, buf, sizeof buf);
+      cn = buf;
+      X509_free(peer);
+    }
+    ok = ok && SSL_get_verify_result(s) == X509_V_OK;
+    SSL_free(c);
+    SSL_free(s);
+    return std::make_pair(ok, cn);
+  };
+  ir::BackendTls tls{.sni = "backend.internal", .ca_pems = {pki().ca.pem()}};
+  EXPECT_FALSE(handshake(tls).first);  // no certificate: the backend refuses
+  tls.client_certificate = client;
+  EXPECT_EQ(handshake(tls), std::make_pair(true, std::string("gantry-client")));
+  // A key that does not belong to the certificate is a build error, not a silent omission.
+  tls.client_certificate->key_pem = pki().svc.key_pem;
+  EXPECT_FALSE(ClientContext::build(tls, {}).isOk());
+}
+
 TEST(ClientContextTest, BuildErrors) {
   EXPECT_FALSE(ClientContext::build({.sni = "", .ca_pems = {pki().ca.pem()}}, {}).isOk());
   EXPECT_FALSE(ClientContext::build({.sni = "x"}, {}).isOk());
