@@ -220,8 +220,9 @@ def test_gateway_conditions(env):
     assert rr["status"] == "True", rr
 
 
-def test_http1_backend_sees_the_gateway_certificate(env):
-    code, body = curl(["--http1.1", f"http://127.0.0.1:{env.ports['http_a']}/h1/x"])
+@pytest.mark.parametrize("client", [["--http1.1"], ["--http2-prior-knowledge"]])
+def test_http1_backend_sees_the_gateway_certificate(env, client):
+    code, body = curl([*client, f"http://127.0.0.1:{env.ports['http_a']}/h1/x"])
     assert code == 200, body
     rec = json.loads(body)
     assert rec["tls"]["sni"] == "backend.internal"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import subprocess
 import time
 
 from backends.echo import EchoBackend
@@ -70,6 +71,15 @@ class BackendTlsSetup:
         return get_via(self.port, "example.com", path, headers, timeout=15)
 
 
+def get_h2(port: int, path: str) -> tuple[int, bytes]:
+    """GET from an HTTP/2 client (curl, prior knowledge): (status, body)."""
+    p = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "--max-time", "15", "-H",
+                        "Host: example.com", "-o", "-", "-w", "\n%{http_code}",
+                        f"http://127.0.0.1:{port}{path}"], capture_output=True, timeout=25)
+    body, _, code = p.stdout.rpartition(b"\n")
+    return int(code or 0), body
+
+
 def server_ctx(cert) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(cert.crt), str(cert.key))
@@ -93,6 +103,12 @@ def test_backend_tls_verified_pooled_and_resumed(tmp_path, start_gantry):
         # Keep-alive to the backend: the next request reuses the pooled TLS connection.
         code, rec2 = s.get("/secure/2")
         assert code == 200 and rec2["conn"] == rec["conn"] and rec2["index"] == rec["index"] + 1
+        # From an HTTP/2 client too (http2/proxy_h1.cc): HTTP/1.1 over TLS, verified, on the
+        # same pooled connection (one pool per worker, keyed by endpoint and TLS context).
+        code, body = get_h2(s.port, "/secure/from-h2")
+        assert code == 200, body
+        rec3 = json.loads(body)
+        assert rec3["tls"]["sni"] == "backend.internal" and rec3["conn"] == rec["conn"]
         # A new connection (the backend closes the pooled one) resumes the TLS session.
         code, _ = s.get("/secure/3", {"x-echo-close-after-ms": "0"})
         assert code == 200
@@ -149,6 +165,8 @@ def test_backend_tls_verification_failures_give_502(tmp_path, start_gantry):
             code, body = s.get(f"/{name}")
             assert code == 502, (name, code, body)
             assert body == b"upstream TLS error\n"
+            code, body = get_h2(s.port, f"/{name}")  # an HTTP/2 client: the same answer
+            assert (code, body) == (502, b"upstream TLS error\n"), (name, code, body)
         # The plain backend waits for the end of a "request head" that never comes: the
         # handshake times out like a connect (503).
         code, body = s.get("/plain")
@@ -200,17 +218,17 @@ def test_reencrypt_and_ca_configmap_change(tmp_path, start_gantry):
         rec = json.loads(body)
         assert rec["tls"]["sni"] == "backend.internal"
         assert ["x-forwarded-proto", "https"] in rec["headers"]
-        # HTTP/2 clients: that upstream path has no TLS yet, so 503 -- and never clear text to a
-        # backend the policy says speaks TLS.
-        import subprocess
-        before = (len(be.requests), be.tls_failures)
-        r = subprocess.run(["curl", "-sS", "--http2", "--max-time", "20", "-o", "/dev/null",
-                            "-w", "%{http_version} %{http_code}", "--cacert", str(front_ca.crt),
+        # HTTP/2 clients (ALPN h2 on the HTTPS listener) are re-encrypted too.
+        r = subprocess.run(["curl", "-sS", "--http2", "--max-time", "20", "-o", "-",
+                            "-w", "\n%{http_version} %{http_code}", "--cacert", str(front_ca.crt),
                             "--resolve", f"https-listener.org:{port}:127.0.0.1",
                             f"https://https-listener.org:{port}/h2"], capture_output=True,
                            timeout=30)
-        assert r.stdout.decode() == "2 503", (r.stdout, r.stderr)
-        assert (len(be.requests), be.tls_failures) == before
+        body, _, tail = r.stdout.decode().rpartition("\n")
+        assert tail == "2 200", (r.stdout, r.stderr)
+        rec = json.loads(body)
+        assert rec["tls"]["sni"] == "backend.internal"
+        assert ["x-forwarded-proto", "https"] in rec["headers"]
         # The CA ConfigMap now holds another CA: the backend is no longer trusted.
         d.write("ca.yaml", ca_configmap("backend-ca", other))
         wait_until(lambda: get()[0] == 502, timeout=10, what="502 after the CA change")

@@ -19,6 +19,9 @@
 #include "dataplane/http1/syntax.h"
 #include "dataplane/http1/wire.h"
 #include "dataplane/http2/session.h"
+#include "dataplane/tls/backend_sessions.h"
+#include "dataplane/tls/client_context.h"
+#include "dataplane/tls/fd_tls.h"
 #include "dataplane/tls/server_context.h"
 #include "dataplane/upstream/mirror.h"
 #include "dataplane/upstream/resilience.h"
@@ -70,32 +73,62 @@ struct StreamEntry {
   int64_t cap = 0;
 };
 
-// Reads what the upstream has into b. Asio's read operation, not a try + async_wait: an
+// Reads what the upstream has into b. Plain: Asio's read operation, not a try + async_wait: an
 // async_wait re-arms the socket with epoll_ctl(EPOLL_CTL_MOD) every time, while a read operation
 // queues on the existing edge-triggered registration; and after a read that drained the socket
 // asio skips its speculative read, so a wait for the response costs one recv (as in proxy.cc's
-// readSlow; bench/README.md "HTTP/2").
-awaitable<ssize_t> readUp(tcp::socket& s, ConnEntry& e, ByteBuf& b) {
+// readSlow; bench/README.md "HTTP/2"). TLS (BackendTLSPolicy): OpenSSL reads the socket itself
+// (tls/fd_tls.h); decrypted bytes may already wait inside it, so it is tried before any wait, and
+// a read may have to wait for writability.
+awaitable<ssize_t> readUp(UpstreamConn& up, ConnEntry& e, ByteBuf& b) {
+  tcp::socket& s = up.sock;
   if (e.timed_out) co_return kIoError;
-  auto [ec, n] =
-      co_await s.async_read_some(asio::buffer(b.data.get() + b.end, b.cap - b.end), kNoThrow);
-  if (e.timed_out) co_return kIoError;
-  if (ec == asio::error::eof) co_return 0;
-  if (ec) co_return kIoError;
-  b.end += n;
-  co_return static_cast<ssize_t>(n);
+  if (up.ssl == nullptr) {
+    auto [ec, n] =
+        co_await s.async_read_some(asio::buffer(b.data.get() + b.end, b.cap - b.end), kNoThrow);
+    if (e.timed_out) co_return kIoError;
+    if (ec == asio::error::eof) co_return 0;
+    if (ec) co_return kIoError;
+    b.end += n;
+    co_return static_cast<ssize_t>(n);
+  }
+  for (;;) {
+    tls::IoResult r = tls::tryRead(up.ssl, b.data.get() + b.end, b.cap - b.end);
+    if (r.n > 0) {
+      b.end += r.n;
+      co_return static_cast<ssize_t>(r.n);
+    }
+    if (r.closed) co_return 0;
+    if (r.error || r.want == tls::IoWant::kNone) co_return kIoError;
+    auto [ec] = co_await s.async_wait(
+        r.want == tls::IoWant::kWrite ? tcp::socket::wait_write : tcp::socket::wait_read, kNoThrow);
+    if (ec || e.timed_out) co_return kIoError;
+  }
 }
 
-awaitable<bool> sendAll(tcp::socket& s, ConnEntry& e, std::string_view data) {
+awaitable<bool> sendAll(UpstreamConn& up, ConnEntry& e, std::string_view data) {
+  tcp::socket& s = up.sock;
   while (!data.empty()) {
-    asio::error_code ec;
-    size_t n = s.write_some(asio::buffer(data.data(), data.size()), ec);
-    if (!ec) {
-      data.remove_prefix(n);
-      continue;
+    tcp::socket::wait_type wait = tcp::socket::wait_write;
+    if (up.ssl != nullptr) {
+      // A retry after kWrite passes the same bytes, as OpenSSL requires.
+      tls::IoResult r = tls::tryWrite(up.ssl, data.data(), data.size());
+      if (r.n > 0) {
+        data.remove_prefix(r.n);
+        continue;
+      }
+      if (r.error || r.closed || r.want == tls::IoWant::kNone || e.timed_out) co_return false;
+      if (r.want == tls::IoWant::kRead) wait = tcp::socket::wait_read;
+    } else {
+      asio::error_code ec;
+      size_t n = s.write_some(asio::buffer(data.data(), data.size()), ec);
+      if (!ec) {
+        data.remove_prefix(n);
+        continue;
+      }
+      if (!wouldBlock(ec) || e.timed_out) co_return false;
     }
-    if (!wouldBlock(ec) || e.timed_out) co_return false;
-    auto [wec] = co_await s.async_wait(tcp::socket::wait_write, kNoThrow);
+    auto [wec] = co_await s.async_wait(wait, kNoThrow);
     if (wec || e.timed_out) co_return false;
   }
   co_return true;
@@ -188,6 +221,10 @@ struct Exchange {
   ReqFailure req_failed = ReqFailure::kNone;
   uint32_t connect_timeout_ms = 0;
   uint32_t response_timeout_ms = 0;
+  // BackendTLSPolicy: the backend's client context (null: plain HTTP/1.1), and whether a
+  // connect failed in its TLS handshake (502 rather than 503, as on the HTTP/1.1 path).
+  const CompiledBackend* backend = nullptr;
+  bool tls_failed = false;
   // HTTPRoute filters of the picked backendRef (dataplane/filters), null when none apply, and
   // the CORS response lines for an allowed actual request.
   const filters::BackendFilters* filters = nullptr;
@@ -233,7 +270,7 @@ awaitable<void> requestPump(Exchange& x) {
       framed.append("\r\n").append(x.body_prefix).append("\r\n");
       out = framed;
     }
-    if (!co_await sendAll(x.up->sock, x.entry.e, out)) {
+    if (!co_await sendAll(*x.up, x.entry.e, out)) {
       x.up_write_failed = true;
       x.pump_abort = true;
     }
@@ -249,7 +286,7 @@ awaitable<void> requestPump(Exchange& x) {
         framed.append("\r\n").append(piece).append("\r\n");
         out = framed;
       }
-      if (!co_await sendAll(x.up->sock, x.entry.e, out)) {
+      if (!co_await sendAll(*x.up, x.entry.e, out)) {
         x.up_write_failed = true;  // the upstream stopped reading: the response side decides
         break;
       }
@@ -265,7 +302,7 @@ awaitable<void> requestPump(Exchange& x) {
           framed.append(t.name).append(": ").append(t.value).append("\r\n");
         }
         framed.append("\r\n");
-        if (!co_await sendAll(x.up->sock, x.entry.e, framed)) {
+        if (!co_await sendAll(*x.up, x.entry.e, framed)) {
           x.up_write_failed = true;
           break;
         }
@@ -313,6 +350,29 @@ awaitable<bool> connectFresh(Exchange& x, const tcp::endpoint& ep, uint32_t time
   }
   fresh->sock.set_option(tcp::no_delay(true), ec);
   ++x.w.stats().upstream_connects;
+  if (x.backend != nullptr && x.backend->tlsRequired()) {
+    // BackendTLSPolicy: HTTP/1.1 over TLS (ALPN http/1.1), verified like on the HTTP/1.1 client
+    // path (proxy.cc upstreamHandshake), within the same connect timeout; never clear text.
+    const CompiledBackend& b = *x.backend;
+    if (!b.tls) co_return false;  // unusable policy (bad CA bundle)
+    fresh->ssl = b.tls->newSsl(&x.w.backendSessions().slot(b.ir->name, b.tls->context()));
+    if (fresh->ssl == nullptr || !tls::attachFd(fresh->ssl, fresh->sock)) co_return false;
+    x.entry.e.up = &fresh->sock;
+    asio::error_code hec = co_await tls::handshakeFd(fresh->ssl, fresh->sock);
+    x.entry.e.up = nullptr;
+    if (hec || x.entry.e.timed_out) {
+      const long verify = SSL_get_verify_result(fresh->ssl);
+      SSL_set_quiet_shutdown(fresh->ssl, 1);
+      *timed_out = *timed_out || x.entry.e.timed_out;
+      x.tls_failed = x.tls_failed || !x.entry.e.timed_out;
+      spdlog::warn("backend {} at {}:{}: TLS handshake failed: {}", b.ir->name,
+                   ep.address().to_string(), ep.port(),
+                   x.entry.e.timed_out   ? "timeout"
+                   : verify != X509_V_OK ? X509_verify_cert_error_string(verify)
+                                         : "handshake error");
+      co_return false;
+    }
+  }
   x.up = std::move(fresh);
   x.entry.e.up = &x.up->sock;
   co_return true;
@@ -358,7 +418,7 @@ awaitable<bool> relayResponse(Exchange& x) {
           ub.grow(kMaxResponseHeadBytes + 1);
         }
       }
-      ssize_t r = co_await readUp(x.up->sock, x.entry.e, ub);
+      ssize_t r = co_await readUp(*x.up, x.entry.e, ub);
       if (r > 0) {
         got_any = true;
         continue;
@@ -389,7 +449,7 @@ awaitable<bool> relayResponse(Exchange& x) {
         }
         x.entry.setDeadline(x.response_timeout_ms != 0 ? x.response_timeout_ms
                                                        : opt.idle_timeout_ms);
-        if (!co_await sendAll(x.up->sock, x.entry.e, c.out)) {
+        if (!co_await sendAll(*x.up, x.entry.e, c.out)) {
           ss.respondLocal(s, 502, "upstream reset\n");
           co_return false;
         }
@@ -533,7 +593,7 @@ awaitable<bool> relayResponse(Exchange& x) {
     if (s.aborted()) co_return false;
     if (!x.pump_running) x.entry.setDeadline(opt.idle_timeout_ms);
     ub.clear();
-    ssize_t r = co_await readUp(x.up->sock, x.entry.e, ub);
+    ssize_t r = co_await readUp(*x.up, x.entry.e, ub);
     if (r == 0 && in_framing == Framing::kEof) {
       sp.feedEof(&sink);
       clean = false;
@@ -559,8 +619,10 @@ awaitable<bool> connectAny(Exchange& x, const CompiledBackend& backend, uint32_t
     if (requestExpired(x)) break;
     const tcp::endpoint& ep = backend.endpoints[(start + attempt) % n_eps];
     // retryable: the condition of relayResponse's retry on a pooled connection found closed,
-    // which lets the pool skip its liveness peek (a system call) for a recently used one.
-    x.up = x.w.takeIdleUpstream(ep, nullptr, /*retryable=*/!x.had_body && !x.retry_policy);
+    // which lets the pool skip its liveness peek (a system call) for a recently used one. The
+    // pool key includes the BackendTLSPolicy context (none: clear text).
+    x.up = x.w.takeIdleUpstream(ep, backend.tls ? backend.tls->context() : nullptr,
+                                /*retryable=*/!x.had_body && !x.retry_policy);
     if (x.up) {
       x.reused = true;
       ++x.w.stats().upstream_reuses;
@@ -652,12 +714,6 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
                       int64_t start_ms, const upstream::SessionChoice& session) {
   Worker& w = ss.worker();
   const Options& opt = w.options();
-  if (backend.tlsRequired()) {
-    // BackendTLSPolicy: this HTTP/1.1 upstream path has no TLS yet (the HTTP/1 downstream's has,
-    // proxy.cc upstreamHandshake); never send such a backend's traffic in clear text.
-    ss.respondLocal(s, 503, "upstream TLS not available for HTTP/2 clients\n");
-    co_return;
-  }
   RequestCtx* ctx = w.acquireCtx();
   struct CtxGuard {
     Worker& w;
@@ -670,6 +726,7 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
   x.resp_extra = resp_extra;
   x.cors_applied = cors_applied;
   x.rule = rule.ir;
+  x.backend = &backend;
 
   // Route timeouts and retries (dataplane/upstream/resilience.h): the request deadline counts
   // from when the request head was received (start_ms).
@@ -803,9 +860,13 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
         if (requestExpired(x)) {
           ss.respondLocal(s, 504, "upstream timeout\n");
         } else {
-          ss.respondLocal(
-              s, 503,
-              timed_out_connect ? "upstream connect timeout\n" : "upstream connect error\n");
+          if (x.tls_failed) {
+            ss.respondLocal(s, 502, "upstream TLS error\n");  // BackendTLSPolicy verification
+          } else {
+            ss.respondLocal(
+                s, 503,
+                timed_out_connect ? "upstream connect timeout\n" : "upstream connect error\n");
+          }
         }
         co_return;
       }
@@ -816,7 +877,7 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
       upstream::appendSessionResponse(ir_rule.session_persistence, session, backend.ir->name,
                                       x.up->ep, upstream::wallClockSeconds(), x.session_lines);
       entry.setDeadline(opt.idle_timeout_ms);
-      bool ok = co_await sendAll(x.up->sock, entry.e, out);
+      bool ok = co_await sendAll(*x.up, entry.e, out);
       bool reusable = false;
       if (!ok) {
         x.up_write_failed = true;
@@ -836,8 +897,10 @@ awaitable<void> proxy(Session& ss, Stream& s, const RouteTable& table, LocalTabl
       }
       entry.e.up = nullptr;
       if (x.failure == upstream::AttemptFailure::kNone) {
+        // Bytes OpenSSL already decrypted past the response would be read as the next one: such
+        // a TLS connection is not reused (the pool's MSG_PEEK check cannot see them).
         if (reusable && x.body_sent && !x.up_write_failed && x.req_failed == ReqFailure::kNone &&
-            x.up) {
+            x.up && (x.up->ssl == nullptr || SSL_has_pending(x.up->ssl) == 0)) {
           w.putIdleUpstream(std::move(x.up));
         }
         co_return;
