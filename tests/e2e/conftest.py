@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -50,14 +51,17 @@ def _kill_leftovers() -> None:
 atexit.register(_kill_leftovers)
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGKILL it if the test runner dies (even by SIGKILL)."""
-    try:
-        import ctypes
+# gantry is SIGKILLed if the test runner dies (even by SIGKILL): PR_SET_PDEATHSIG, set by util-linux's
+# setpriv, which then execs gantry (same pid). Not with a Popen preexec_fn: that forces a plain
+# fork() running Python in the child, and a fork while grpcio's threads run (gRPC backends started
+# before gantry) could abort the child in grpcio's fork handlers (exit -6 at start-up, seen in CI
+# runs of test_grpcroute). Without preexec_fn, subprocess uses vfork/posix_spawn and no atfork
+# handler runs.
+_SETPRIV = shutil.which("setpriv")
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
+
+def _spawn_args(args: list[str]) -> list[str]:
+    return [_SETPRIV, "--pdeathsig", "KILL", "--", *args] if _SETPRIV else list(args)
 
 
 def wait_port(host: str, port: int, timeout: float = 10.0, proc: subprocess.Popen | None = None) -> bool:
@@ -87,8 +91,8 @@ class Gantry:
         self.wait_ports = wait_ports
         self.port = wait_ports[0][1] if wait_ports else None
         self._log = open(log_path, "wb")
-        self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(_spawn_args(self.args), stdout=self._log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         _PROCS.append(self.proc)
         self.returncode: int | None = None
 
