@@ -615,9 +615,11 @@ awaitable<bool> Conn::handleRequest() {
   Exchange x;
   const Options& opt = w_.options();
 
-  // 1. Read and pre-validate the head (RFC 9112 2.2, 5; slowloris: header timeout).
+  // 1. Read and parse the head (RFC 9112 2.2, 5; slowloris: header timeout). http-parser reads
+  // each byte once, as it arrives; Parser::feedHead adds the strict checks it lacks.
   setDeadline(opt.header_timeout_ms);
-  http1::HeadScanner scanner(opt.max_request_header_bytes, opt.max_request_headers, true);
+  http1::Parser& p = c.req;
+  p.beginHead(HTTP_REQUEST, &c.req_headers, opt.max_request_header_bytes, opt.max_request_headers);
   for (;;) {
     if (first_ && ssl_ == nullptr) {
       // RFC 9113 3.3: HTTP/2 with prior knowledge starts with the client preface; the HTTP/2
@@ -633,7 +635,7 @@ awaitable<bool> Conn::handleRequest() {
         continue;
       }
     }
-    http1::HeadStatus st = scanner.scan(in.begin(), in.size());
+    http1::HeadStatus st = p.feedHead(in.begin(), in.size());
     if (st == http1::HeadStatus::kComplete) break;
     if (st == http1::HeadStatus::kBad) co_return co_await sendLocal(x, 400, "bad request\n", true);
     if (st != http1::HeadStatus::kIncomplete) {
@@ -641,7 +643,7 @@ awaitable<bool> Conn::handleRequest() {
     }
     if (in.end == in.cap) {
       if (in.start > 0) {
-        // A pipelined head started mid-buffer; the scanner works on offsets from begin().
+        // A pipelined head started mid-buffer (the parser follows the move: feedHead).
         in.compact();
       } else {
         in.grow(std::max<size_t>(in.cap * 2, opt.max_request_header_bytes + 1));
@@ -659,16 +661,9 @@ awaitable<bool> Conn::handleRequest() {
   }
   x.start_ms = w_.nowMs();
   ++w_.stats().requests;
-  const char* head = in.begin() + scanner.startLineOffset();
-  x.head_len = scanner.headLen();
-  size_t head_bytes = x.head_len - scanner.startLineOffset();
+  x.head_len = p.headLen();
 
-  // 2. Parse it with http-parser.
-  http1::Parser& p = c.req;
-  p.reset(HTTP_REQUEST);
-  if (!p.parseHead(head, head_bytes, &c.req_headers)) {
-    co_return co_await sendLocal(x, 400, "bad request\n", true);
-  }
+  // 2. What http-parser found.
   if (p.major() != 1) co_return co_await sendLocal(x, 505, "http version not supported\n", true);
   x.http11 = p.minor() >= 1;
   x.keep_alive = p.keepAlive();
@@ -1388,10 +1383,13 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
   bool retried = false;
   for (;;) {
     if (!x.pump_running) setDeadline(response_timed ? response_timeout : opt.idle_timeout_ms);
-    http1::HeadScanner rs(kMaxResponseHeadBytes, kMaxResponseHeaders, false);
+    // Parsed as it arrives, like the request head (Parser::feedHead); HEAD, 1xx, 204 and 304
+    // responses have no body (RFC 9112 6.3).
+    sp.beginHead(HTTP_RESPONSE, &c.resp_headers, kMaxResponseHeadBytes, kMaxResponseHeaders,
+                 x.is_head);
     http1::HeadStatus st;
     bool got_any = !ub.empty();
-    while ((st = rs.scan(ub.begin(), ub.size())) == http1::HeadStatus::kIncomplete) {
+    while ((st = sp.feedHead(ub.begin(), ub.size())) == http1::HeadStatus::kIncomplete) {
       if (ub.end == ub.cap) {
         if (ub.start > 0) {
           ub.compact();
@@ -1486,18 +1484,10 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
     if (st != http1::HeadStatus::kComplete) {
       co_return co_await sendLocal(x, 502, "malformed upstream response\n", true);
     }
-    resp_head_len = rs.headLen();
-    rhead = ub.begin() + rs.startLineOffset();
-    rhead_bytes = resp_head_len - rs.startLineOffset();
-    sp.reset(HTTP_RESPONSE);
-    // Peek the status to decide whether the message can have a body (RFC 9112 6.3).
-    unsigned peek_status = 0;
-    if (rhead_bytes >= 12) {
-      for (int i = 9; i < 12; ++i) peek_status = peek_status * 10 + (rhead[i] - '0');
-    }
-    bool no_body = x.is_head || (peek_status >= 100 && peek_status < 200) || peek_status == 204 ||
-                   peek_status == 304;
-    if (!sp.parseHead(rhead, rhead_bytes, &c.resp_headers, no_body) || sp.major() != 1) {
+    resp_head_len = sp.headLen();
+    rhead = ub.begin() + sp.startLineOffset();
+    rhead_bytes = resp_head_len - sp.startLineOffset();
+    if (sp.major() != 1) {
       co_return co_await sendLocal(x, 502, "malformed upstream response\n", true);
     }
     status = sp.status();

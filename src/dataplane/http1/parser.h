@@ -1,15 +1,23 @@
 // A thin, allocation-free wrapper over http-parser (nodejs 2.9) for one HTTP/1 message at a time.
 //
-// Usage per message: reset(); parseHead() over exactly the head bytes found by HeadScanner (so all
-// field views point into one contiguous buffer, no copies); then feedBody() with the following
-// bytes until done(). The parser pauses itself at the end of the message, so bytes of a pipelined
-// next message are never consumed.
+// Usage per message, either
+//  - beginHead(), then feedHead() each time bytes arrive, until it says kComplete: http-parser
+//    reads every head byte once, as it arrives, and the strict checks of RFC 9112 that it does
+//    not make itself (see feedHead) are made on its callbacks' views (the hot path: the proxy's
+//    request and response heads); or
+//  - reset(); parseHead() over exactly the head bytes found by HeadScanner;
+// then feedBody() with the following bytes until done(). All field views point into the caller's
+// contiguous buffer (no copies). The parser pauses itself at the end of the message, so bytes of
+// a pipelined next message are never consumed.
 //
 // Owned by one connection; called on its worker thread only. Never throws.
 #pragma once
 
 #include <http_parser.h>
 
+#include "dataplane/http1/syntax.h"
+
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -39,6 +47,25 @@ class Parser {
   // 1xx/204/304, RFC 9112 6.3). Returns false with error() on a parse error.
   bool parseHead(const char* data, size_t len, std::vector<Header>* headers,
                  bool skip_body = false);
+
+  // Starts an incremental head (request or response). head_request: the response answers a HEAD
+  // request (no body whatever its headers say); 1xx/204/304 responses have none either (RFC 9112
+  // 6.3). Limits as for HeadScanner: a head longer than max_bytes -> kTooLarge, more than
+  // max_fields field lines -> kTooMany.
+  void beginHead(http_parser_type type, std::vector<Header>* headers, uint32_t max_bytes,
+                 uint32_t max_fields, bool head_request = false);
+  // Feeds the head received so far: data is where the message starts (the same bytes as on the
+  // previous call, possibly moved to another address, plus what arrived since), len all of it.
+  // Only the new bytes are parsed. Checks, besides http-parser's own (RFC 9112 2.2, 3, 5):
+  // every line ends in CRLF (no bare LF), no obs-fold, field names are tokens with no whitespace
+  // before the colon, the start line is printable (request: ASCII 0x20-0x7E; status line: field
+  // value octets), at most 4 empty lines before the start line. kComplete: headLen() bytes from
+  // data form the head; the body (if any) follows, for feedBody().
+  HeadStatus feedHead(const char* data, size_t len);
+  size_t headLen() const { return head_len_; }
+  // Offset of the start line from data (leading empty lines skipped, RFC 9112 2.2).
+  size_t startLineOffset() const { return start_line_; }
+  const char* headError() const { return head_error_; }
 
   // Feeds body bytes. Returns bytes consumed; decoded body goes to sink. Trailer fields are
   // appended to trailers() as "name: value\r\n" lines.
@@ -74,6 +101,16 @@ class Parser {
   static int onMessageComplete(http_parser* p);
 
  private:
+  HeadStatus headBad(const char* why) {
+    head_error_ = why;
+    return HeadStatus::kBad;
+  }
+  HeadStatus finishHead(const char* data, size_t lf);
+  // RFC 9112 5: a complete field line: CRLF before its name, no whitespace in the name, CRLF
+  // right after its value (http-parser accepts a bare LF, and SP inside a name).
+  bool fieldLineOk(const Header& h);
+  void rebase(ptrdiff_t delta);
+
   http_parser p_;
   std::vector<Header>* headers_ = nullptr;
   BodySink* sink_ = nullptr;
@@ -88,6 +125,19 @@ class Parser {
   bool done_ = false;
   bool failed_ = false;
   bool last_was_value_ = false;
+  // Incremental head state (beginHead/feedHead).
+  bool incremental_ = false;
+  bool head_request_ = false;
+  bool head_complete_ = false;  // onHeadersComplete ran (the parser paused at the final LF)
+  bool too_many_ = false;
+  uint8_t leading_empty_ = 0;
+  uint32_t max_bytes_ = 0;
+  uint32_t max_fields_ = 0;
+  const char* base_ = nullptr;  // data of the previous feedHead() call
+  size_t fed_ = 0;              // bytes of data already given to http-parser (or skipped)
+  size_t start_line_ = 0;
+  size_t head_len_ = 0;
+  const char* head_error_ = nullptr;
 };
 
 }  // namespace gantry::dataplane::http1
