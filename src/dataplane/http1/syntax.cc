@@ -389,9 +389,8 @@ bool validQuery(std::string_view q) {
   return true;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
+bool iequalsN(const char* a, const char* b, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
     unsigned char x = a[i], y = b[i];
     if (x >= 'A' && x <= 'Z') x = x - 'A' + 'a';
     if (y >= 'A' && y <= 'Z') y = y - 'A' + 'a';

@@ -107,8 +107,13 @@ bool normalizePath(std::string_view raw, std::string* out, bool merge_slashes = 
 // RFC 3986 3.4 query: printable ASCII without '#'. Returns false on violation.
 bool validQuery(std::string_view q);
 
-// Case-insensitive ASCII equality.
-bool iequals(std::string_view a, std::string_view b);
+// Case-insensitive ASCII equality of n bytes.
+bool iequalsN(const char* a, const char* b, size_t n);
+// Case-insensitive ASCII equality. Inline: the proxy compares every field name with several
+// candidates, and most comparisons end at the size check.
+inline bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && iequalsN(a.data(), b.data(), a.size());
+}
 // True if the comma-separated list `value` contains `token` (case-insensitive, OWS trimmed).
 bool hasToken(std::string_view value, std::string_view token);
 std::string_view trimOws(std::string_view v);
