@@ -164,8 +164,8 @@ const char* const kRequests[] = {
     "GET / H\x01TP/1.1\r\nHost: a\r\n\r\n",
     "GET / HTTP/1.1 \r\nHost: a\r\n\r\n",
     "GET / HTTP/1.1\r\nHost: a\x01\r\n\r\n",
-    "GET / HTTP/1.1\r\nHost: \x01"
-    "a\r\n\r\n",
+    ("GET / HTTP/1.1\r\nHost: \x01"
+     "a\r\n\r\n"),
     "GET / HTTP/1.1\r\nHost: a\x7f\r\n\r\n",
     "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1x\r\n\r\n",
     "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
@@ -197,8 +197,8 @@ TEST(HeadParse, RequestLimitsMatch) {
 
 const char* const kResponses[] = {
     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
-    "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: x\r\nContent-Type: text/plain\r\n"
-    "Content-Length: 29\r\nConnection: keep-alive\r\n\r\nhello from the bench backend\n",
+    ("HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: x\r\nContent-Type: text/plain\r\n"
+     "Content-Length: 29\r\nConnection: keep-alive\r\n\r\nhello from the bench backend\n"),
     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
     "HTTP/1.1 200 OK\r\n\r\nuntil eof",
     "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
