@@ -1190,9 +1190,8 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
   x.connect_timeout_ms = connect_timeout;
   x.response_timeout_ms = opt.upstream_response_timeout_ms;
   cap_deadline_ = upstream::attemptDeadline(rule.timeouts, w_.nowMs(), x.request_deadline);
-  uint32_t start = x.session.endpoint >= 0
-                       ? static_cast<uint32_t>(x.session.endpoint)
-                       : backend.picker.pick(rr);
+  uint32_t start =
+      x.session.endpoint >= 0 ? static_cast<uint32_t>(x.session.endpoint) : backend.picker.pick(rr);
   bool reused = false;
   bool timed_out_connect = false;
   bool tls_failed = false;

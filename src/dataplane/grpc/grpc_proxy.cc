@@ -1,6 +1,6 @@
 // gRPC over the HTTP/2 downstream; see grpc_proxy.h.
-#include "dataplane/clock.h"
 #include "dataplane/grpc/grpc_proxy.h"
+#include "dataplane/clock.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

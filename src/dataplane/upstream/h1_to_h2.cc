@@ -1,6 +1,6 @@
 // HTTP/1.1 downstream -> HTTP/2 upstream; see h1_to_h2.h.
-#include "dataplane/clock.h"
 #include "dataplane/upstream/h1_to_h2.h"
+#include "dataplane/clock.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -15,9 +15,7 @@
 
 namespace gantry::dataplane::upstream {
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 H2Attempts::H2Attempts(Params p, H2Request req) : p_(std::move(p)), req_(std::move(req)) {
   retry_on_ = retryEnabled(p_.rule.ir->retry);

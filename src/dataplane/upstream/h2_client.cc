@@ -1,6 +1,6 @@
 // Upstream HTTP/2 client: see h2_client.h for the design (pool, GOAWAY, flow control).
-#include "dataplane/clock.h"
 #include "dataplane/upstream/h2_client.h"
+#include "dataplane/clock.h"
 
 #include <nghttp2/nghttp2.h>
 #include <spdlog/spdlog.h>
