@@ -24,6 +24,7 @@
 #include "dataplane/http1/syntax.h"
 #include "dataplane/http1/wire.h"
 #include "dataplane/http2/server.h"
+#include "dataplane/io/read_readiness.h"
 #include "dataplane/tls/backend_sessions.h"
 #include "dataplane/tls/client_context.h"
 #include "dataplane/tls/fd_tls.h"
@@ -89,6 +90,10 @@ awaitable<ssize_t> readSlow(tcp::socket& s, SSL* ssl, ConnEntry& e, char* p, siz
     // readiness was already consumed); a read operation is queued on the existing registration
     // and performed by the reactor on EPOLLIN, so a wait costs no epoll_ctl (bench/README.md
     // "Where the time goes"). TLS keeps async_wait: OpenSSL must do the read itself.
+    // Every caller comes here right after a read returned EAGAIN, or (readUp's wait_first) right
+    // after writing a request the peer cannot have answered yet: Asio's own read attempt would
+    // only repeat that EAGAIN (io/read_readiness.h).
+    if (want == kWouldBlock) io::markReadDrained(s);
     if (e.timed_out) co_return kIoError;
     auto [ec, got] = co_await s.async_read_some(asio::buffer(p, n), kNoThrow);
     if (e.timed_out) co_return kIoError;
