@@ -2,6 +2,7 @@
 // superset of standard) generated from sigs.k8s.io/gateway-api/apis/v1: the kubebuilder markers
 // become StrSpec / integer bounds / list limits here, and every x-kubernetes-validations (CEL)
 // rule is written out as C++ next to the field it guards, quoting the rule's message.
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -44,6 +45,33 @@ std::string celArray(std::string_view message) {
 // at the item's path.
 std::string duplicateKey(std::string_view key, std::string_view value) {
   return fmt::format("Duplicate value: {{\"{}\": \"{}\"}}", key, value);
+}
+
+// The OpenAPI "ipv4" / "ipv6" string formats as the API server checks them (kube-openapi strfmt:
+// net.ParseIP, sloppy about leading zeros in IPv4 octets; "ipv4" is any parsable address with a
+// '.', so "::ffff:1.2.3.4" passes as well).
+bool isFormatIp(const std::string& s) {
+  if (isIpv6(s)) return true;
+  in6_addr a6{};
+  if (s.find(':') != std::string::npos) return inet_pton(AF_INET6, s.c_str(), &a6) == 1;
+  // Dotted quad, each octet's leading zeros dropped (ParseIPSloppy).
+  std::string canon;
+  size_t start = 0;
+  int parts = 0;
+  while (start <= s.size()) {
+    size_t dot = s.find('.', start);
+    std::string part = s.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part.empty() || part.size() > 8 ||
+        part.find_first_not_of("0123456789") != std::string::npos) {
+      return false;
+    }
+    size_t nz = part.find_first_not_of('0');
+    canon += (parts ? "." : "") + (nz == std::string::npos ? std::string("0") : part.substr(nz));
+    ++parts;
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return parts == 4 && isIpv4(canon);
 }
 
 // Gateway API Duration (GEP-2257) to milliseconds; the schema pattern has already been checked.
@@ -887,6 +915,10 @@ void decodeGateway(Decoder& d, const V& root, const std::string& version, Gatewa
       d.fail(a,
              cel("Hostname value must be empty or contain only valid characters (matching "
                  "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$)"));
+    }
+    // GatewaySpecAddress oneOf: type IPAddress => value anyOf {format: ipv4, format: ipv6}.
+    if (ga.type == "IPAddress" && value.has() && value.n.IsScalar() && !isFormatIp(ga.value)) {
+      d.fail(value, fmt::format("Invalid value: \"{}\": must be of type ipv4", ga.value));
     }
     has_value.push_back(value.has());
     out.addresses.push_back(std::move(ga));

@@ -52,6 +52,8 @@ PATH_EXAMPLES: list[tuple[str, Callable[[], Any]]] = [
     (r".*\.method\.service", lambda: "pkg.Svc"),
     (r".*\.method\.method", lambda: "Call"),
     (r".*\.selector\.matchExpressions\[\]\.operator", lambda: "Exists"),
+    # metav1 selector validation (applied by gantry, docs/validation.md): In/NotIn need values.
+    (r".*\.selector\.matchExpressions\[\]\.values", lambda: ["a"]),
     (r".*\.(allowMethods)\[\]", lambda: "GET"),
     (r".*\.(allowHeaders|exposeHeaders)\[\]", lambda: "X-Test"),
     (r".*\.(allowOrigins)\[\]", lambda: "https://example.com"),
@@ -289,6 +291,18 @@ def constraints(schema: dict, segs: list):
         yield segs, f"list-type={lt}", tuple(schema.get("x-kubernetes-list-map-keys", [])), schema
     for rule in schema.get("x-kubernetes-validations", []):
         yield segs, "cel", rule, schema
+    for c in ("oneOf", "anyOf", "not", "allOf"):
+        if c in schema:
+            yield segs, c, schema[c], schema
+    if segs:
+        # Beyond the constraint keywords: the field's JSON type, unknown fields in objects with
+        # declared properties (kubectl's default --validate=strict), and that the field, once
+        # present with a valid value, is accepted at all.
+        if "type" in schema:
+            yield segs, "type", schema["type"], schema
+        if schema.get("type") == "object" and "properties" in schema:
+            yield segs, "unknown-field", "", schema
+        yield segs, "accepted", "", schema
     for name, sub in (schema.get("properties") or {}).items():
         if not segs and name in ("status", "metadata", "apiVersion", "kind"):
             continue
@@ -437,6 +451,38 @@ def build_cases(kind: str, version: str, openapi: dict, group: str) -> list[Case
                 case.invalid = doc
                 case.expect_path = path_str(segs + [len(lst) - 1])
                 case.expect_message = r"Duplicate value"
+            elif c in ("oneOf", "anyOf", "not", "allOf"):
+                entry = cel_table.combinator(c, detail)
+                if entry is None:
+                    case.skip_reason = f"MISSING: no entry in crd_cel_table.COMBINATORS for {c}"
+                    case.extra["missing"] = True
+                    continue
+                violate, suffix, message = entry
+                node = gen.materialize(doc, segs)
+                case.valid = copy.deepcopy(doc)
+                violate(node, Ctx(gen, schema, segs))
+                case.invalid = doc
+                case.expect_path = path_str(segs) + suffix
+                case.expect_message = message
+            elif c == "type":
+                gen.materialize(doc, segs)
+                case.valid = copy.deepcopy(doc)
+                wrong = {"string": 123, "integer": "x", "boolean": "x", "object": "x",
+                         "array": "x", "number": "x"}[detail]
+                set_at(doc, segs, wrong)
+                case.invalid = doc
+                case.expect_path = path_str(segs)
+                case.expect_message = f"must be of type {detail}"
+            elif c == "unknown-field":
+                obj = gen.materialize(doc, segs)
+                case.valid = copy.deepcopy(doc)
+                obj["notAField"] = "x"
+                case.invalid = doc
+                case.expect_path = path_str(segs + ["notAField"])
+                case.expect_message = r"unknown field|field not declared in schema"
+            elif c == "accepted":
+                gen.materialize(doc, segs)
+                case.valid = doc
             elif c == "cel":
                 entry = cel_table.lookup(detail)
                 msg = detail.get("message") or detail["rule"]

@@ -14,6 +14,7 @@ A rule found in the CRDs and missing here fails the test: a new spec version sho
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -39,9 +40,13 @@ FIELD_OF = {
     "ExternalAuth": "externalAuth",
 }
 
-# Parent fix-ups before a child is created, by schema path (regex, full match). Empty today: the
-# CEL repairs cover every case met so far.
-PARENT_SELECT: list[tuple[str, Callable[[Any], None]]] = []
+# Parent fix-ups before a child is created, by schema path (regex, full match).
+PARENT_SELECT: list[tuple[str, Callable[[Any], None]]] = [
+    # A LabelSelectorRequirement with values needs operator In or NotIn (the generated example is
+    # Exists, which takes none). The CRD schema does not say so, but metav1's selector validation
+    # does, and gantry applies it at parse time (docs/validation.md).
+    (r".*\.matchExpressions\[\]\.values", lambda parent: parent.update(operator="In")),
+]
 
 
 def make_filter(ctx, t: str) -> dict:
@@ -503,6 +508,26 @@ for _args in (("Hostname", "hostname", "example.com", "URI", "uri", "spiffe://ex
     TABLE[f"SubjectAltName element must contain {_args[0]}, if Type is set to {_args[0]}"] = _must
     TABLE[f"SubjectAltName element must not contain {_args[0]}, if Type is not set to "
           f"{_args[0]}"] = _must_not
+
+
+# Schema combinators (oneOf / anyOf / not / allOf), keyed by their canonical JSON: (violate(node,
+# ctx), path suffix of the expected error, message regex). GatewaySpecAddress: an IPAddress value
+# must be an IPv4 or IPv6 address (tests/cel/gateway_test.go in gateway-api expects
+# 'spec.addresses[0].value in body must be of type ipv4').
+_ADDRESS_ONE_OF = [
+    {"properties": {"type": {"enum": ["IPAddress"]},
+                    "value": {"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}}},
+    {"properties": {"type": {"not": {"enum": ["IPAddress"]}}}},
+]
+COMBINATORS: dict[str, tuple] = {
+    "oneOf:" + json.dumps(_ADDRESS_ONE_OF, sort_keys=True): (
+        lambda n, c: n.update(type="IPAddress", value="1.2.3.4:8080"), ".value",
+        r"must be of type ipv4"),
+}
+
+
+def combinator(c: str, detail: Any) -> tuple | None:
+    return COMBINATORS.get(c + ":" + json.dumps(detail, sort_keys=True))
 
 
 def key(rule: dict) -> str:

@@ -496,6 +496,25 @@ std::vector<Case> cases() {
        gwListeners(
            "- {name: a, port: 443, protocol: HTTPS, tls: {certificateRefs: [{kind: Secret}]}}"),
        "spec.listeners[0].tls.certificateRefs[0].name", "Required value"},
+      // GatewaySpecAddress oneOf: an IPAddress value has format ipv4 or ipv6 (gateway-api
+      // tests/cel/gateway_test.go: "spec.addresses[0].value in body must be of type ipv4").
+      {"IP address with a port",
+       gw("gatewayClassName: gantry\naddresses: [{type: IPAddress, value: '1.2.3.4:8080'}]\n"
+          "listeners: [{name: a, port: 80, protocol: HTTP}]"),
+       "spec.addresses[0].value", "must be of type ipv4"},
+      {"IP address defaulted type, not an address",
+       gw("gatewayClassName: gantry\naddresses: [{value: gw.example.com}]\n"
+          "listeners: [{name: a, port: 80, protocol: HTTP}]"),
+       "spec.addresses[0].value", "must be of type ipv4"},
+      {"IPv6 and IPv4-mapped and zero-padded addresses",
+       gw("gatewayClassName: gantry\naddresses: [{value: '2001:db8::1'}, {value: "
+          "'::ffff:1.2.3.4'}, "
+          "{value: 010.0.0.1}]\nlisteners: [{name: a, port: 80, protocol: HTTP}]"),
+       "", ""},
+      {"Hostname address needs no IP format",
+       gw("gatewayClassName: gantry\naddresses: [{type: Hostname, value: gw.example.com}]\n"
+          "listeners: [{name: a, port: 80, protocol: HTTP}]"),
+       "", ""},
       {"duplicate IP addresses",
        gw("gatewayClassName: gantry\naddresses: [{value: 10.0.0.1}, {type: IPAddress, value: "
           "10.0.0.1}]\nlisteners: [{name: a, port: 80, protocol: HTTP}]"),
