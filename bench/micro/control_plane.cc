@@ -1,7 +1,8 @@
 // The control plane's stages at issue 3's scale, one at a time: the manifests written by
 // bench/translate_scale/generate.py (10,000 HTTPRoutes over 1,000 hostnames) are
-//   parsed (api::parseFile per file), translated (first translation, and a re-translation with the
-//   previous statuses, as every change does), and compiled into a RouteTable (Server::publish).
+//   parsed (api::parseFile per file), translated (first translation, a re-translation with the
+//   previous statuses, and the delta a one-route change costs), and compiled into a RouteTable
+//   (Server::publish).
 // The end-to-end figures (file write -> traffic) come from bench/translate_scale/run.py; this
 // says where the time of one step goes, and is what `perf record` should be pointed at.
 //
@@ -19,6 +20,7 @@
 
 #include "api/parse.h"
 #include "controlplane/providers/files.h"
+#include "controlplane/translate/incremental.h"
 #include "controlplane/translate/translate.h"
 #include "dataplane/router/route_table.h"
 
@@ -119,6 +121,33 @@ void BM_TranslateAgain(benchmark::State& state) {  // what each change does
   for (auto _ : state) benchmark::DoNotOptimize(controlplane::translate(*objects, o, previous));
 }
 BENCHMARK(BM_TranslateAgain)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// What a one-route change costs on the controller's path (IncrementalTranslator): the objects
+// alternate between two sets that differ in one HTTPRoute's hostname, so every iteration is a
+// delta (re-translate one route, splice it into the previous snapshot and statuses).
+void BM_TranslateDelta(benchmark::State& state) {
+  auto objects = providerObjects();
+  api::ObjectSet changed = *objects;
+  auto& route = changed.http_routes[changed.http_routes.size() / 2];
+  route.hostnames = {"changed.example.com"};
+  ++route.metadata.spec_hash;
+  ++route.metadata.generation;
+  const auto o = options();
+  controlplane::IncrementalTranslator inc;
+  auto previous = inc.translate(*objects, o, nullptr, 1).statuses;
+  uint64_t version = 1;
+  size_t deltas = 0;
+  for (auto _ : state) {
+    ++version;
+    auto r = inc.translate(version % 2 ? *objects : changed, o, previous, version);
+    deltas += r.incremental ? 1 : 0;
+    previous = r.statuses;
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["delta_share"] =
+      static_cast<double>(deltas) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_TranslateDelta)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_RouteTableBuild(benchmark::State& state) {
   auto objects = providerObjects();

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "controlplane/providers/files.h"
+#include "controlplane/translate/incremental.h"
 #include "server/admin.h"
 
 namespace gantry::server {
@@ -89,6 +90,9 @@ struct ReloadStats {
   uint64_t last_wait_us = 0;
   uint64_t last_files_us = 0;
   uint64_t last_publish_start_steady_us = 0;
+  // The last translation: a delta (only the changed HTTPRoutes re-translated) or a full one.
+  bool last_incremental = false;
+  uint64_t last_routes_translated = 0;
 };
 
 class ControllerImpl : public Controller {
@@ -142,11 +146,13 @@ class ControllerImpl : public Controller {
  private:
   // Objects -> translate -> publish. Runs on the caller of start() once, then on the provider's
   // watch thread (never concurrently: the watch thread is the only caller after init).
+  // The IncrementalTranslator gives translate()'s result, as a delta of the previous one when
+  // only HTTPRoutes changed (controlplane/translate/incremental.h).
   bool translateInto(const api::ObjectSet& objects, const controlplane::TranslateOptions& topts,
-                     const std::vector<api::ObjectStatus>& previous,
-                     controlplane::TranslateResult& out) {
+                     const std::shared_ptr<const std::vector<api::ObjectStatus>>& previous,
+                     uint64_t version, controlplane::IncrementalResult& out) {
     try {
-      out = controlplane::translate(objects, topts, previous);
+      out = incremental_.translate(objects, topts, previous, version);
       return true;
     } catch (const std::exception& e) {
       // The translator does not throw by contract; if it does anyway, the last good snapshot
@@ -174,12 +180,12 @@ class ControllerImpl : public Controller {
       std::lock_guard lock(mu_);
       previous = statuses_;
     }
-    controlplane::TranslateResult result;
-    if (!translateInto(*objects, topts, *previous, result)) return;
+    controlplane::IncrementalResult result;
+    if (!translateInto(*objects, topts, previous, version_ + 1, result)) return;
+    ++version_;
     const uint64_t t1 = steadyUs();
 
-    result.snapshot.version = ++version_;
-    auto snap = std::make_shared<const ir::Snapshot>(std::move(result.snapshot));
+    auto snap = result.snapshot;
     Status published = server_.publish(snap);
     const Status first_publish = published;  // what the host refused, for GET /errors
     if (!published.isOk()) {
@@ -191,10 +197,10 @@ class ControllerImpl : public Controller {
       if (!facts.empty()) {
         topts.unusable_addresses = std::move(facts.unusable_addresses);
         topts.unavailable_ports = std::move(facts.unavailable_ports);
-        controlplane::TranslateResult second;
-        if (translateInto(*objects, topts, *previous, second)) {
-          second.snapshot.version = ++version_;
-          snap = std::make_shared<const ir::Snapshot>(std::move(second.snapshot));
+        controlplane::IncrementalResult second;
+        if (translateInto(*objects, topts, previous, version_ + 1, second)) {
+          ++version_;
+          snap = second.snapshot;
           published = server_.publish(snap);
           result.statuses = std::move(second.statuses);
         }
@@ -204,8 +210,7 @@ class ControllerImpl : public Controller {
 
     {
       std::lock_guard lock(mu_);
-      statuses_ =
-          std::make_shared<const std::vector<api::ObjectStatus>>(std::move(result.statuses));
+      statuses_ = result.statuses;
       runtime_errors_.clear();
       for (const Status* st : std::initializer_list<const Status*>{&first_publish, &published}) {
         if (st->isOk() || (st == &published && st->message() == first_publish.message())) continue;
@@ -220,6 +225,8 @@ class ControllerImpl : public Controller {
       stats_.last_wait_us = pstats.last_wait_us;
       stats_.last_files_us = pstats.last_apply_us;
       stats_.last_publish_start_steady_us = t1;
+      stats_.last_incremental = result.incremental;
+      stats_.last_routes_translated = result.routes_translated;
     }
     ready_.store(true);
     if (!published.isOk()) spdlog::warn("config: publish: {}", published.message());
@@ -227,9 +234,12 @@ class ControllerImpl : public Controller {
     // merge of the changed files, then translate, then publish (RouteTable build, binds, swap).
     const auto pt = server_.lastPublishTimings();
     spdlog::info(
-        "config: snapshot {} published ({} ports): files {:.1f} ms, translate {:.1f} ms, publish "
-        "{:.1f} ms",
+        "config: snapshot {} published ({} ports): files {:.1f} ms, translate {:.1f} ms ({}), "
+        "publish {:.1f} ms",
         snap->version, snap->ports.size(), pstats.last_apply_us / 1000.0, (t1 - t0) / 1000.0,
+        result.incremental ? fmt::format("delta: {} HTTPRoutes re-translated, {} taken out",
+                                         result.routes_translated, result.routes_removed)
+                           : fmt::format("full: {}", result.full_reason),
         (t2 - t1) / 1000.0);
     if (pstats.last_event_steady_us != 0) {
       // The whole path of a watched change, each step's start relative to its first event.
@@ -273,14 +283,15 @@ class ControllerImpl : public Controller {
         "\"last_publish_us\":{},\"last_reconcile_us\":{},\"last_route_table_us\":{},"
         "\"last_swapped_us\":{},\"last_change\":{{\"wait_us\":{},\"files_us\":{},"
         "\"translate_us\":{},\"route_table_us\":{},\"publish_us\":{},"
-        "\"event_to_swapped_us\":{}}},\"provider\":{{\"reloads\":{},"
+        "\"event_to_swapped_us\":{},\"incremental\":{},\"routes_translated\":{}}},"
+        "\"provider\":{{\"reloads\":{},"
         "\"events\":{},\"files\":{},\"objects\":{},\"last_apply_us\":{}}}}}\n",
         s.snapshots, s.translate_failures, s.last_translate_us, s.last_publish_us,
         s.last_reconcile_us, pt.route_table_us, pt.swapped_us,
         s.last_event_steady_us ? s.last_wait_us : 0, s.last_event_steady_us ? s.last_files_us : 0,
         s.last_event_steady_us ? s.last_translate_us : 0, pt.route_table_us,
-        s.last_event_steady_us ? s.last_publish_us : 0, event_to_swapped, ps.reloads, ps.events,
-        ps.files, ps.objects, ps.last_apply_us);
+        s.last_event_steady_us ? s.last_publish_us : 0, event_to_swapped, s.last_incremental,
+        s.last_routes_translated, ps.reloads, ps.events, ps.files, ps.objects, ps.last_apply_us);
   }
 
   ControllerOptions options_;
@@ -292,6 +303,7 @@ class ControllerImpl : public Controller {
       std::make_shared<const std::vector<api::ObjectStatus>>();
   std::vector<api::ValidationError> runtime_errors_;
   ReloadStats stats_;
+  controlplane::IncrementalTranslator incremental_;  // the watch thread's (see translateInto)
   uint64_t version_ = 0;
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopped_{false};

@@ -32,6 +32,7 @@
 
 #include "controlplane/translate/features.h"
 #include "controlplane/translate/hostnames.h"
+#include "controlplane/translate/trace.h"
 
 namespace gantry::controlplane {
 namespace {
@@ -387,6 +388,7 @@ struct ListenerCtx {
   std::optional<ir::FrontendValidation> client_validation;
   int32_t attached_routes = 0;
   size_t last_counted_route = SIZE_MAX;
+  uint32_t trace_id = 0;  // index in TranslateTrace::listeners (when tracing)
 
   // Routing output.
   std::vector<ir::Rule> rules;
@@ -494,6 +496,11 @@ class Translator {
         grants_(objects.reference_grants) {}
 
   TranslateResult run();
+  // Tracing for the incremental translator (trace.h); `only_http`: translate only those routes.
+  void trace(internal::TranslateTrace* t, const std::vector<size_t>* only_http) {
+    trace_ = t;
+    only_http_ = only_http;
+  }
 
  private:
   // Steps.
@@ -568,6 +575,11 @@ class Translator {
   std::unordered_map<std::string, std::vector<const api::BackendTlsPolicy*>> tls_policies_;
   std::unordered_map<std::string, std::set<std::string>> service_gateways_;  // svc -> gateways
   std::unordered_map<std::string, const api::BackendTlsPolicy*> policy_winner_;
+
+  internal::TranslateTrace* trace_ = nullptr;
+  const std::vector<size_t>* only_http_ = nullptr;
+  internal::TraceRoute* trace_route_ = nullptr;         // the HTTPRoute being translated
+  std::vector<std::string>* trace_backends_ = nullptr;  // where resolved backends are noted
 };
 
 void Translator::indexObjects() {
@@ -1534,6 +1546,7 @@ void Translator::writeRouteStatus(const RouteCtx& rc, std::vector<ParentEval>& p
       if (a.listener->last_counted_route == rc.order) continue;
       a.listener->last_counted_route = rc.order;
       ++a.listener->attached_routes;
+      if (trace_route_) trace_route_->counted.push_back(a.listener->trace_id);
     }
   }
 }
@@ -1663,6 +1676,7 @@ std::string Translator::resolveBackend(const api::BackendObjectReference& ref,
   std::string name = key(ns, ref.name) + ":" + std::to_string(sp->port);
   if (udp) name += "/udp";
   if (proto == ir::AppProtocol::kH2c && !(sp->app_protocol)) name += "/h2c";
+  if (trace_backends_) trace_backends_->push_back(name);
   if (backends_.count(name)) return name;
 
   ir::Backend b;
@@ -2063,6 +2077,17 @@ void Translator::httpRoute(const api::HttpRoute& route, RouteCtx& rc,
         service_gateways_[s].insert(
             key(pe.gateway->gw->metadata.namespace_, pe.gateway->gw->metadata.name));
   addHttpRouteToListeners(rc, parents, rules, matches);
+  if (trace_route_) {
+    for (const auto& pe : parents) {
+      if (!pe.accepted) continue;
+      for (const auto& a : pe.attachments) {
+        auto& reached = trace_route_->reached;
+        if (a.listener->programmed() &&
+            std::find(reached.begin(), reached.end(), a.listener->trace_id) == reached.end())
+          reached.push_back(a.listener->trace_id);
+      }
+    }
+  }
 }
 
 void Translator::grpcRoute(const api::GrpcRoute& route, RouteCtx& rc,
@@ -2299,18 +2324,29 @@ void Translator::httpGrpcConflicts(const std::vector<RouteCtx>& all,
 }
 
 void Translator::routes() {
+  // The routes to translate: all of them, or (incremental translation, trace.h) some HTTPRoutes.
+  std::vector<const api::HttpRoute*> http_routes;
+  static const std::vector<api::GrpcRoute> kNoGrpc;
+  static const std::vector<api::L4Route> kNoL4;
+  const auto& grpc_routes = only_http_ ? kNoGrpc : objs_.grpc_routes;
+  const auto& l4_routes = only_http_ ? kNoL4 : objs_.l4_routes;
+  if (only_http_) {
+    for (size_t k : *only_http_) http_routes.push_back(&objs_.http_routes[k]);
+  } else {
+    for (const auto& r : objs_.http_routes) http_routes.push_back(&r);
+  }
   // One precedence order over every route kind (creationTimestamp, then namespace/name).
   std::vector<RouteCtx> all;
-  all.reserve(objs_.http_routes.size() + objs_.grpc_routes.size() + objs_.l4_routes.size());
+  all.reserve(http_routes.size() + grpc_routes.size() + l4_routes.size());
   result_.statuses.reserve(result_.statuses.size() + all.capacity());
-  for (const auto& r : objs_.http_routes)
-    all.push_back(
-        {"HTTPRoute", &r.metadata, &r.parent_refs, &r.hostnames, 0, 0, &r.use_default_gateways});
-  for (const auto& r : objs_.grpc_routes)
+  for (const api::HttpRoute* r : http_routes)
+    all.push_back({"HTTPRoute", &r->metadata, &r->parent_refs, &r->hostnames, 0, 0,
+                   &r->use_default_gateways});
+  for (const auto& r : grpc_routes)
     all.push_back(
         {"GRPCRoute", &r.metadata, &r.parent_refs, &r.hostnames, 0, 0, &r.use_default_gateways});
   static const std::vector<std::string> kNoHosts;
-  for (const auto& r : objs_.l4_routes)
+  for (const auto& r : l4_routes)
     all.push_back({r.kind, &r.metadata, &r.parent_refs,
                    r.kind == "TLSRoute" ? &r.hostnames : &kNoHosts, 0, 0, &r.use_default_gateways});
   std::vector<size_t> idx(all.size());
@@ -2383,28 +2419,41 @@ void Translator::routes() {
   };
   // HTTPRoutes and GRPCRoutes: attachment first, so that the two kinds can be checked against
   // each other per listener before anything is counted or programmed.
-  const size_t n_http_grpc = objs_.http_routes.size() + objs_.grpc_routes.size();
+  const size_t n_http_grpc = http_routes.size() + grpc_routes.size();
   std::vector<std::vector<ParentEval>> parents(n_http_grpc);
   for (size_t k = 0; k < n_http_grpc; ++k) parents[k] = evalParents(all[k]);
-  if (!objs_.http_routes.empty() && !objs_.grpc_routes.empty())
-    httpGrpcConflicts(all, idx, parents);
-  for (const auto& r : objs_.http_routes) {
+  if (!http_routes.empty() && !grpc_routes.empty()) httpGrpcConflicts(all, idx, parents);
+  if (trace_) {
+    trace_->http_routes.resize(http_routes.size());
+    trace_backends_ = &trace_->other_backends;
+  }
+  for (const api::HttpRoute* r : http_routes) {
     RouteCtx& rc = all[i];
+    if (trace_) {
+      trace_route_ = &trace_->http_routes[i];
+      trace_route_->object_index = only_http_ ? (*only_http_)[i] : i;
+      trace_backends_ = &trace_route_->backends;
+    }
     prepare(rc);
-    httpRoute(r, rc, parents[i]);
+    httpRoute(*r, rc, parents[i]);
     ++i;
   }
-  for (const auto& r : objs_.grpc_routes) {
+  if (trace_) {
+    trace_route_ = nullptr;
+    trace_backends_ = &trace_->other_backends;
+  }
+  for (const auto& r : grpc_routes) {
     RouteCtx& rc = all[i];
     prepare(rc);
     grpcRoute(r, rc, parents[i]);
     ++i;
   }
-  for (const auto& r : objs_.l4_routes) {
+  for (const auto& r : l4_routes) {
     RouteCtx& rc = all[i++];
     prepare(rc);
     l4Route(r, rc);
   }
+  trace_backends_ = nullptr;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2607,6 +2656,11 @@ void Translator::buildPorts() {
           for (const PendingEntry* e : sorted) hl.entries.push_back(e->entry);
         }
         for (auto& rule : hl.rules) applyGatewayClientCertificate(rule.backends, *l->gateway);
+        if (trace_) {
+          trace_->listeners[l->trace_id].http.emplace_back(
+              static_cast<uint32_t>(result_.snapshot.ports.size()),
+              static_cast<uint32_t>(port.http_listeners.size()));
+        }
         port.http_listeners.push_back(std::move(hl));
       } else {
         std::sort(l->l4.begin(), l->l4.end(),
@@ -2750,6 +2804,18 @@ TranslateResult Translator::run() {
   backendTlsPolicies();
   gatewayClasses();
   gateways();
+  if (trace_) {
+    // Every listener gets an id: Gateways in precedence order, each followed by its ListenerSets.
+    auto add = [&](ListenerCtx& l) {
+      l.trace_id = static_cast<uint32_t>(trace_->listeners.size());
+      trace_->listeners.emplace_back().name = l.irName();
+    };
+    for (GatewayCtx* g : gateway_order_) {
+      for (auto& l : g->listeners) add(l);
+      for (ListenerSetCtx* s : g->sets)
+        for (auto& l : s->listeners) add(l);
+    }
+  }
   routes();
   // Gateway and ListenerSet status after routes (attachedRoutes). Insert them after the classes.
   std::vector<api::ObjectStatus> route_statuses;
@@ -2763,14 +2829,29 @@ TranslateResult Translator::run() {
     return key(a->gw->metadata.namespace_, a->gw->metadata.name) <
            key(b->gw->metadata.namespace_, b->gw->metadata.name);
   });
-  for (GatewayCtx* g : by_name) gatewayStatus(*g);
+  auto traceStatus = [&](std::vector<ListenerCtx>& ls) {
+    if (!trace_) return;
+    for (size_t k = 0; k < ls.size(); ++k) {
+      auto& tl = trace_->listeners[ls[k].trace_id];
+      tl.status_index = static_cast<uint32_t>(result_.statuses.size());
+      tl.status_listener = static_cast<uint32_t>(k);
+    }
+  };
+  for (GatewayCtx* g : by_name) {
+    traceStatus(g->listeners);
+    gatewayStatus(*g);
+  }
   std::vector<ListenerSetCtx*> sets;
   for (auto& [k, s] : sets_) sets.push_back(s.get());
   std::sort(sets.begin(), sets.end(), [](auto* a, auto* b) {
     return key(a->ls->metadata.namespace_, a->ls->metadata.name) <
            key(b->ls->metadata.namespace_, b->ls->metadata.name);
   });
-  for (ListenerSetCtx* s : sets) listenerSetStatus(*s);
+  for (ListenerSetCtx* s : sets) {
+    // (A rejected ListenerSet's status lists no listeners; no route attaches to them either.)
+    traceStatus(s->listeners);
+    listenerSetStatus(*s);
+  }
   // Routes: only those with at least one parent of ours; sorted by kind, namespace, name.
   // Sorted by reference (an ObjectStatus is large to move), the kind's rank computed once.
   auto kind_rank = [](const std::string& k) {
@@ -2868,5 +2949,19 @@ TranslateResult translate(const api::ObjectSet& objects, const TranslateOptions&
   Translator t(unique, options, previous);
   return t.run();
 }
+
+namespace internal {
+
+TranslateResult translateTraced(const api::ObjectSet& objects, const TranslateOptions& options,
+                                const std::vector<api::ObjectStatus>& previous,
+                                TranslateTrace& trace,
+                                const std::vector<size_t>* only_http_routes) {
+  trace = TranslateTrace{};
+  Translator t(objects, options, previous);
+  t.trace(&trace, only_http_routes);
+  return t.run();
+}
+
+}  // namespace internal
 
 }  // namespace gantry::controlplane
