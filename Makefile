@@ -28,8 +28,10 @@ unit: deps-test $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# tests/crd: `gantry validate` against every constraint of the published Gateway API CRDs
+# (downloaded once from the Go module proxy; see docs/validation.md).
 e2e: deps-test build
-	GANTRY_BIN=$(abspath $(BUILD)/gantry) $(PYTHON) -m pytest -q tests/e2e
+	GANTRY_BIN=$(abspath $(BUILD)/gantry) $(PYTHON) -m pytest -q tests/e2e tests/crd
 
 test: unit e2e
 

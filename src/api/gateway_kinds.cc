@@ -2,6 +2,7 @@
 // superset of standard) generated from sigs.k8s.io/gateway-api/apis/v1: the kubebuilder markers
 // become StrSpec / integer bounds / list limits here, and every x-kubernetes-validations (CEL)
 // rule is written out as C++ next to the field it guards, quoting the rule's message.
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -31,8 +32,46 @@ const StrSpec kHttpPathValue{0, 1024, nullptr, {}};
 constexpr const char* kValidPathChars = R"(^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$)";
 
 // CEL messages report the whole object as the invalid value ("Invalid value: "object": ...").
+// The API server reports a failed rule as field.Invalid(<path of the node holding the rule>,
+// <that node's schema type>, message): "object" for objects and maps, "array" for lists.
 std::string cel(std::string_view message) {
   return fmt::format("Invalid value: \"object\": {}", message);
+}
+std::string celArray(std::string_view message) {
+  return fmt::format("Invalid value: \"array\": {}", message);
+}
+
+// x-kubernetes-list-type=map: the API server reports the later of two items with the same key,
+// at the item's path.
+std::string duplicateKey(std::string_view key, std::string_view value) {
+  return fmt::format("Duplicate value: {{\"{}\": \"{}\"}}", key, value);
+}
+
+// The OpenAPI "ipv4" / "ipv6" string formats as the API server checks them (kube-openapi strfmt:
+// net.ParseIP, sloppy about leading zeros in IPv4 octets; "ipv4" is any parsable address with a
+// '.', so "::ffff:1.2.3.4" passes as well).
+bool isFormatIp(const std::string& s) {
+  if (isIpv6(s)) return true;
+  in6_addr a6{};
+  if (s.find(':') != std::string::npos) return inet_pton(AF_INET6, s.c_str(), &a6) == 1;
+  // Dotted quad, each octet's leading zeros dropped (ParseIPSloppy).
+  std::string canon;
+  size_t start = 0;
+  int parts = 0;
+  while (start <= s.size()) {
+    size_t dot = s.find('.', start);
+    std::string part = s.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part.empty() || part.size() > 8 ||
+        part.find_first_not_of("0123456789") != std::string::npos) {
+      return false;
+    }
+    size_t nz = part.find_first_not_of('0');
+    canon += (parts ? "." : "") + (nz == std::string::npos ? std::string("0") : part.substr(nz));
+    ++parts;
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return parts == 4 && isIpv4(canon);
 }
 
 // Gateway API Duration (GEP-2257) to milliseconds; the schema pattern has already been checked.
@@ -148,8 +187,8 @@ std::vector<ParentReference> decodeParentRefs(Decoder& d, const V& v) {
     for (size_t j = 0; j < refs.size(); ++j) {
       if (!sameParent(refs[i], refs[j])) continue;
       if (noSection(refs[i]) != noSection(refs[j]) || noPort(refs[i]) != noPort(refs[j])) {
-        d.fail(items[i], cel("sectionName or port must be specified when parentRefs includes 2 "
-                             "or more references to the same parent"));
+        d.fail(v, celArray("sectionName or port must be specified when parentRefs includes 2 "
+                           "or more references to the same parent"));
         goto unique_check;
       }
     }
@@ -166,8 +205,8 @@ unique_check:
       if (sameParent(a, b) && same_section && same_port) ++matches;
     }
     if (matches != 1) {
-      d.fail(items[i], cel("sectionName or port must be unique when parentRefs includes 2 or "
-                           "more references to the same parent"));
+      d.fail(v, celArray("sectionName or port must be unique when parentRefs includes 2 or "
+                         "more references to the same parent"));
       break;
     }
   }
@@ -259,39 +298,56 @@ std::vector<Listener> decodeListeners(Decoder& d, const V& v) {
     l.allowed_routes = decodeAllowedRoutes(d, d.field(item, "allowedRoutes"));
     ls.push_back(std::move(lp));
   }
-  // The CEL rules on GatewaySpec.listeners / ListenerSetSpec.listeners.
-  for (const auto& lp : ls) {
-    const Listener& l = lp.listener;
-    if ((l.protocol == "HTTP" || l.protocol == "TCP" || l.protocol == "UDP") && lp.has_tls) {
-      d.fail(d.field(lp.at, "tls"), cel("tls must not be specified for protocols ['HTTP', 'TCP', "
-                                        "'UDP']"));
-    }
-    if (l.protocol == "HTTPS" && l.tls && !l.tls->mode.empty() && l.tls->mode != "Terminate") {
-      d.fail(d.field(lp.at, "tls"), cel("tls mode must be Terminate for protocol HTTPS"));
-    }
-    if (l.protocol == "TLS" && !lp.has_tls) {
-      d.fail(lp.at, cel("tls mode must be set for protocol TLS"));
-    }
-    if ((l.protocol == "TCP" || l.protocol == "UDP") && lp.has_hostname) {
-      d.fail(d.field(lp.at, "hostname"), cel("hostname must not be specified for protocols "
-                                             "['TCP', 'UDP']"));
+  // The CEL rules on GatewaySpec.listeners / ListenerSetSpec.listeners: each is a rule on the
+  // list (self.all(l, ...)), so it is reported once, on the list, as the API server does.
+  auto any = [&](auto pred) { return std::any_of(ls.begin(), ls.end(), pred); };
+  auto protocolIn = [](const Listener& l, std::initializer_list<std::string_view> ps) {
+    return std::find(ps.begin(), ps.end(), l.protocol) != ps.end();
+  };
+  if (any([&](const ListenerWithPresence& lp) {
+        return protocolIn(lp.listener, {"HTTP", "TCP", "UDP"}) && lp.has_tls;
+      })) {
+    d.fail(v, celArray("tls must not be specified for protocols ['HTTP', 'TCP', 'UDP']"));
+  }
+  if (any([](const ListenerWithPresence& lp) {
+        const Listener& l = lp.listener;
+        return l.protocol == "HTTPS" && l.tls && !l.tls->mode.empty() && l.tls->mode != "Terminate";
+      })) {
+    d.fail(v, celArray("tls mode must be Terminate for protocol HTTPS"));
+  }
+  if (any([](const ListenerWithPresence& lp) {
+        return lp.listener.protocol == "TLS" && !lp.has_tls;
+      })) {
+    d.fail(v, celArray("tls mode must be set for protocol TLS"));
+  }
+  if (any([&](const ListenerWithPresence& lp) {
+        return protocolIn(lp.listener, {"TCP", "UDP"}) && lp.has_hostname &&
+               !lp.listener.hostname.value_or("").empty();
+      })) {
+    d.fail(v, celArray("hostname must not be specified for protocols ['TCP', 'UDP']"));
+  }
+  bool name_clash = false, combo_clash = false;
+  for (size_t i = 0; i < ls.size(); ++i) {
+    const Listener& a = ls[i].listener;
+    bool reported_dup = false;
+    for (size_t j = 0; j < ls.size(); ++j) {
+      if (i == j) continue;
+      const Listener& b = ls[j].listener;
+      if (a.name == b.name) {
+        name_clash = true;
+        // x-kubernetes-list-type=map keyed by name.
+        if (j < i && !reported_dup) d.fail(ls[i].at, duplicateKey("name", a.name));
+        if (j < i) reported_dup = true;
+      }
+      if (a.port == b.port && a.protocol == b.protocol && a.hostname == b.hostname) {
+        combo_clash = true;
+      }
     }
   }
-  for (size_t i = 0; i < ls.size(); ++i) {
-    int same_name = 0, same_combo = 0;
-    for (size_t j = 0; j < ls.size(); ++j) {
-      const Listener& a = ls[i].listener;
-      const Listener& b = ls[j].listener;
-      if (a.name == b.name) ++same_name;
-      if (a.port == b.port && a.protocol == b.protocol && a.hostname == b.hostname) ++same_combo;
-    }
-    if (same_name != 1) {
-      d.fail(ls[i].at, cel("Listener name must be unique within the Gateway"));
-    }
-    if (same_combo != 1) {
-      d.fail(ls[i].at, cel("Combination of port, protocol and hostname must be unique for each "
-                           "listener"));
-    }
+  if (name_clash) d.fail(v, celArray("Listener name must be unique within the Gateway"));
+  if (combo_clash) {
+    d.fail(v, celArray("Combination of port, protocol and hostname must be unique for each "
+                       "listener"));
   }
   std::vector<Listener> out;
   for (auto& lp : ls) out.push_back(std::move(lp.listener));
@@ -314,7 +370,7 @@ HttpHeaderFilter decodeHeaderFilter(Decoder& d, const V& v) {
       if (auto s = d.reqStr(d.field(h, "value"), kHeaderValue)) hh.value = *s;
       // x-kubernetes-list-type=map keyed by name.
       if (!hh.name.empty() && !names.insert(hh.name).second) {
-        d.fail(name, fmt::format("Duplicate value: {{\"name\": \"{}\"}}", hh.name));
+        d.fail(h, duplicateKey("name", hh.name));
       }
       into.push_back(std::move(hh));
     }
@@ -387,7 +443,7 @@ HttpCorsFilter decodeCors(Decoder& d, const V& v) {
                "maxAge"});
   auto star = [&](const V& at, const std::vector<std::string>& items, std::string_view msg) {
     if (std::find(items.begin(), items.end(), "*") != items.end() && items.size() > 1) {
-      d.fail(at, cel(msg));
+      d.fail(at, celArray(msg));
     }
   };
   V origins = d.field(v, "allowOrigins");
@@ -540,8 +596,8 @@ HttpRouteFilter decodeFilter(Decoder& d, const V& v, bool grpc) {
     // "filter.<field> must be specified for <Type> filter.type"
     if (!f.type.empty()) {
       if (present && f.type != m.type) {
-        d.fail(mv, cel(fmt::format("filter.{} must be nil if the filter.type is not {}", m.field,
-                                   m.type)));
+        d.fail(v, cel(fmt::format("filter.{} must be nil if the filter.type is not {}", m.field,
+                                  m.type)));
       }
       if (!present && f.type == m.type) {
         d.fail(v,
@@ -565,17 +621,17 @@ std::vector<HttpRouteFilter> decodeFilters(Decoder& d, const V& v, bool grpc) {
   };
   if (!grpc) {
     if (count("RequestRedirect") > 0 && count("URLRewrite") > 0) {
-      d.fail(v, cel("May specify either httpRouteFilterRequestRedirect or "
-                    "httpRouteFilterRequestRewrite, but not both"));
+      d.fail(v, celArray("May specify either httpRouteFilterRequestRedirect or "
+                         "httpRouteFilterRequestRewrite, but not both"));
     }
-    if (count("CORS") > 1) d.fail(v, cel("CORS filter cannot be repeated"));
+    if (count("CORS") > 1) d.fail(v, celArray("CORS filter cannot be repeated"));
   }
   for (const char* t : {"RequestHeaderModifier", "ResponseHeaderModifier"}) {
-    if (count(t) > 1) d.fail(v, cel(fmt::format("{} filter cannot be repeated", t)));
+    if (count(t) > 1) d.fail(v, celArray(fmt::format("{} filter cannot be repeated", t)));
   }
   if (!grpc) {
     for (const char* t : {"RequestRedirect", "URLRewrite"}) {
-      if (count(t) > 1) d.fail(v, cel(fmt::format("{} filter cannot be repeated", t)));
+      if (count(t) > 1) d.fail(v, celArray(fmt::format("{} filter cannot be repeated", t)));
     }
   }
   return out;
@@ -625,15 +681,14 @@ std::optional<SessionPersistence> decodeSessionPersistence(Decoder& d, const V& 
 
 // "Rule name must be unique within the route" and the 128-matches budget, shared by HTTPRoute
 // and GRPCRoute (and the v1alpha2 L4 routes for the names).
-void checkRuleNames(Decoder& d, const V& rules_at, const std::vector<V>& items,
+void checkRuleNames(Decoder& d, const V& rules_at,
                     const std::vector<std::optional<std::string>>& names) {
   // Reported on the later of two rules sharing a name.
   for (size_t i = 0; i < names.size(); ++i) {
     if (!names[i]) continue;
     for (size_t j = 0; j < i; ++j) {
       if (names[j] && *names[j] == *names[i]) {
-        d.fail(i < items.size() ? items[i] : rules_at,
-               cel("Rule name must be unique within the route"));
+        d.fail(rules_at, celArray("Rule name must be unique within the route"));
         return;
       }
     }
@@ -697,7 +752,7 @@ HttpRouteMatch decodeHttpMatch(Decoder& d, const V& v) {
     if (auto s = d.reqStr(name, specs::kHeaderName)) hm.name = *s;
     if (auto s = d.reqStr(d.field(h, "value"), kHeaderValue)) hm.value = *s;
     if (!hm.name.empty() && !names.insert(hm.name).second) {
-      d.fail(name, fmt::format("Duplicate value: {{\"name\": \"{}\"}}", hm.name));
+      d.fail(h, duplicateKey("name", hm.name));
     }
     m.headers.push_back(std::move(hm));
   }
@@ -711,7 +766,7 @@ HttpRouteMatch decodeHttpMatch(Decoder& d, const V& v) {
     if (auto s = d.reqStr(name, specs::kHeaderName)) qm.name = *s;
     if (auto s = d.reqStr(d.field(q, "value"), StrSpec{1, 1024, nullptr, {}})) qm.value = *s;
     if (!qm.name.empty() && !names.insert(qm.name).second) {
-      d.fail(name, fmt::format("Duplicate value: {{\"name\": \"{}\"}}", qm.name));
+      d.fail(q, duplicateKey("name", qm.name));
     }
     m.query_params.push_back(std::move(qm));
   }
@@ -861,22 +916,28 @@ void decodeGateway(Decoder& d, const V& root, const std::string& version, Gatewa
              cel("Hostname value must be empty or contain only valid characters (matching "
                  "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$)"));
     }
+    // GatewaySpecAddress oneOf: type IPAddress => value anyOf {format: ipv4, format: ipv6}.
+    if (ga.type == "IPAddress" && value.has() && value.n.IsScalar() && !isFormatIp(ga.value)) {
+      d.fail(value, fmt::format("Invalid value: \"{}\": must be of type ipv4", ga.value));
+    }
     has_value.push_back(value.has());
     out.addresses.push_back(std::move(ga));
   }
-  for (size_t i = 0; i < out.addresses.size(); ++i) {
-    const auto& a = out.addresses[i];
-    if (!has_value[i] || (a.type != "IPAddress" && a.type != "Hostname")) continue;
-    int same = 0;
-    for (size_t j = 0; j < out.addresses.size(); ++j) {
-      if (has_value[j] && out.addresses[j].type == a.type && out.addresses[j].value == a.value)
-        ++same;
+  // Two rules on the list, each reported once on spec.addresses.
+  for (const char* type : {"IPAddress", "Hostname"}) {
+    bool clash = false;
+    for (size_t i = 0; i < out.addresses.size() && !clash; ++i) {
+      const auto& a = out.addresses[i];
+      if (!has_value[i] || a.type != type) continue;
+      for (size_t j = 0; j < out.addresses.size(); ++j) {
+        if (j != i && has_value[j] && out.addresses[j].type == a.type &&
+            out.addresses[j].value == a.value) {
+          clash = true;
+        }
+      }
     }
-    if (same != 1) {
-      d.fail(i < addr_items.size() ? addr_items[i] : spec,
-             cel(a.type == "IPAddress" ? "IPAddress values must be unique"
-                                       : "Hostname values must be unique"));
-      break;
+    if (clash) {
+      d.fail(d.field(spec, "addresses"), celArray(fmt::format("{} values must be unique", type)));
     }
   }
 
@@ -956,7 +1017,9 @@ void decodeGateway(Decoder& d, const V& root, const std::string& version, Gatewa
       };
       V def = d.field(frontend, "default");
       if (d.require(def) && d.object(def)) ft.default_validation = validation(def);
-      std::vector<V> per_items = d.list(d.field(frontend, "perPort"), 0, 64);
+      V per_port = d.field(frontend, "perPort");
+      std::vector<V> per_items = d.list(per_port, 0, 64);
+      bool port_clash = false;
       for (const V& p : per_items) {
         if (!d.require(p) || !d.object(p)) continue;
         d.strict(p, {"port", "tls"});
@@ -969,12 +1032,18 @@ void decodeGateway(Decoder& d, const V& root, const std::string& version, Gatewa
         if (d.require(ptls) && d.object(ptls)) {
           if (auto fv = validation(ptls)) pp.validation = *fv;
         }
+        // x-kubernetes-list-type=map keyed by port, and the CEL rule on the list.
         for (const auto& other : ft.per_port) {
           if (other.port == pp.port && pp.port != 0) {
-            d.fail(p, cel("Port for TLS configuration must be unique within the Gateway"));
+            d.fail(p, fmt::format("Duplicate value: {{\"port\": {}}}", pp.port));
+            port_clash = true;
+            break;
           }
         }
         ft.per_port.push_back(std::move(pp));
+      }
+      if (port_clash) {
+        d.fail(per_port, celArray("Port for TLS configuration must be unique within the Gateway"));
       }
       out.frontend_tls = std::move(ft);
     }
@@ -1017,10 +1086,11 @@ void decodeHttpRoute(Decoder& d, const V& root, const std::string& version, Http
     total_matches += raw_matches;
   }
   if (total_matches > 128) {
-    d.fail(rules, cel("While 16 rules and 64 matches per rule are allowed, the total number of "
-                      "matches across all rules in a route must be less than 128"));
+    d.fail(rules,
+           celArray("While 16 rules and 64 matches per rule are allowed, the total number of "
+                    "matches across all rules in a route must be less than 128"));
   }
-  checkRuleNames(d, rules, items, names);
+  checkRuleNames(d, rules, names);
 }
 
 void decodeGrpcRoute(Decoder& d, const V& root, const std::string& version, GrpcRoute& out) {
@@ -1079,7 +1149,7 @@ void decodeGrpcRoute(Decoder& d, const V& root, const std::string& version, Grpc
         if (auto s = d.reqStr(name, specs::kHeaderName)) hm.name = *s;
         if (auto s = d.reqStr(d.field(h, "value"), StrSpec{1, 4096, nullptr, {}})) hm.value = *s;
         if (!hm.name.empty() && !hnames.insert(hm.name).second) {
-          d.fail(name, fmt::format("Duplicate value: {{\"name\": \"{}\"}}", hm.name));
+          d.fail(h, duplicateKey("name", hm.name));
         }
         gm.headers.push_back(std::move(hm));
       }
@@ -1096,10 +1166,11 @@ void decodeGrpcRoute(Decoder& d, const V& root, const std::string& version, Grpc
     out.rules.push_back(std::move(r));
   }
   if (total_matches > 128) {
-    d.fail(rules, cel("While 16 rules and 64 matches per rule are allowed, the total number of "
-                      "matches across all rules in a route must be less than 128"));
+    d.fail(rules,
+           celArray("While 16 rules and 64 matches per rule are allowed, the total number of "
+                    "matches across all rules in a route must be less than 128"));
   }
-  checkRuleNames(d, rules, items, names);
+  checkRuleNames(d, rules, names);
 }
 
 void decodeL4Route(Decoder& d, const V& root, const std::string& version, L4Route& out) {
@@ -1119,19 +1190,32 @@ void decodeL4Route(Decoder& d, const V& root, const std::string& version, L4Rout
     V hv = d.field(spec, "hostnames");
     std::vector<V> items = d.list(hv, strict_hostnames ? 1 : 0, 1024);
     if (strict_hostnames) d.require(hv);
+    // The three CEL rules are on the list (self.all(h, ...)): reported once each, on
+    // spec.hostnames. A value failing the items' pattern is an "Invalid" error, which does not
+    // stop the API server from evaluating the rules, so they are checked on the raw strings.
+    constexpr const char* kRfc1123 =
+        R"(^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$)";
+    bool has_ip = false, bad_name = false, bad_wildcard = false;
     for (const V& item : items) {
       if (!d.require(item)) continue;
+      bool is_string = item.n.IsScalar() && classifyScalar(item.n) == ScalarKind::kString;
       auto h = d.str(item, specs::kHostname);
-      if (!h) continue;
-      if (strict_hostnames) {
-        if (isIpv4(*h) || isIpv6(*h)) {
-          d.fail(item, cel("Hostnames cannot contain an IP"));
-          continue;
+      if (strict_hostnames && is_string) {
+        const std::string& raw = item.n.Scalar();
+        if (isIpv4(raw) || isIpv6(raw)) has_ip = true;
+        if (raw.find('*') == std::string::npos) {
+          if (!patternMatches(kRfc1123, raw)) bad_name = true;
+        } else if (!raw.starts_with("*.") || !patternMatches(kRfc1123, raw.substr(2))) {
+          bad_wildcard = true;
         }
-        // The remaining two rules are implied by the Hostname pattern already checked ('*' only
-        // as a leading "*." label, RFC 1123 otherwise).
       }
-      out.hostnames.push_back(*h);
+      if (h) out.hostnames.push_back(*h);
+    }
+    if (has_ip) d.fail(hv, celArray("Hostnames cannot contain an IP"));
+    if (bad_name) d.fail(hv, celArray("Hostnames must be valid based on RFC-1123"));
+    if (bad_wildcard) {
+      d.fail(hv, celArray("Wildcards on hostnames must be the first label, and the rest of "
+                          "hostname must be valid based on RFC-1123"));
     }
   }
   // v1: exactly one rule; v1alpha2: up to 16 with unique names.
@@ -1154,7 +1238,7 @@ void decodeL4Route(Decoder& d, const V& root, const std::string& version, L4Rout
     names.push_back(r.name);
     out.rules.push_back(std::move(r));
   }
-  if (version == "v1alpha2") checkRuleNames(d, rules, items, names);
+  if (version == "v1alpha2") checkRuleNames(d, rules, names);
 }
 
 void decodeReferenceGrant(Decoder& d, const V& root, const std::string& version,
@@ -1218,8 +1302,8 @@ void decodeBackendTlsPolicy(Decoder& d, const V& root, const std::string& versio
     for (size_t j = 0; j < out.target_refs.size(); ++j) {
       if (same(out.target_refs[i], out.target_refs[j]) &&
           noSection(out.target_refs[i]) != noSection(out.target_refs[j])) {
-        d.fail(items[i], cel("sectionName must be specified when targetRefs includes 2 or more "
-                             "references to the same target"));
+        d.fail(targets, celArray("sectionName must be specified when targetRefs includes 2 or "
+                                 "more references to the same target"));
         reported = true;
         break;
       }
@@ -1235,8 +1319,8 @@ void decodeBackendTlsPolicy(Decoder& d, const V& root, const std::string& versio
       if (same(a, b) && same_section) ++n;
     }
     if (n != 1) {
-      d.fail(items[i], cel("sectionName must be unique when targetRefs includes 2 or more "
-                           "references to the same target"));
+      d.fail(targets, celArray("sectionName must be unique when targetRefs includes 2 or more "
+                               "references to the same target"));
       break;
     }
   }

@@ -113,14 +113,14 @@ std::vector<Case> cases() {
        "spec.rules[0].matches[0].headers[0].value", "should match"},
       {"duplicate header match",
        rule("matches: [{headers: [{name: x, value: a}, {name: x, value: b}]}]"),
-       "spec.rules[0].matches[0].headers[1].name", "Duplicate value"},
+       "spec.rules[0].matches[0].headers[1]", "Duplicate value"},
       {"header match type enum", rule("matches: [{headers: [{type: Prefix, name: x, value: a}]}]"),
        "spec.rules[0].matches[0].headers[0].type", "Unsupported value"},
       {"17 header matches", rule("matches:\n- headers:\n" + many("  - {name: h$i, value: v}", 17)),
        "spec.rules[0].matches[0].headers", "Too many"},
       {"duplicate query param",
        rule("matches: [{queryParams: [{name: q, value: a}, {name: q, value: b}]}]"),
-       "spec.rules[0].matches[0].queryParams[1].name", "Duplicate value"},
+       "spec.rules[0].matches[0].queryParams[1]", "Duplicate value"},
       {"query param value too long",
        rule("matches: [{queryParams: [{name: q, value: " + std::string(1025, 'a') + "}]}]"),
        "spec.rules[0].matches[0].queryParams[0].value", "Too long"},
@@ -159,7 +159,7 @@ std::vector<Case> cases() {
       {"filter field without matching type",
        rule("filters:\n- {type: RequestHeaderModifier, requestHeaderModifier: {remove: [a]}, "
             "urlRewrite: {hostname: a.example.com}}"),
-       "spec.rules[0].filters[0].urlRewrite", "must be nil if the filter.type is not URLRewrite"},
+       "spec.rules[0].filters[0]", "must be nil if the filter.type is not URLRewrite"},
       {"filter type without its field", rule("filters:\n- {type: RequestRedirect}"),
        "spec.rules[0].filters[0]", "filter.requestRedirect must be specified"},
       {"filter type enum", rule("filters:\n- {type: Rewrite}"), "spec.rules[0].filters[0].type",
@@ -174,7 +174,7 @@ std::vector<Case> cases() {
       {"header modifier duplicate set",
        rule("filters:\n- {type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: a, "
             "value: b}, {name: a, value: c}]}}"),
-       "spec.rules[0].filters[0].requestHeaderModifier.set[1].name", "Duplicate value"},
+       "spec.rules[0].filters[0].requestHeaderModifier.set[1]", "Duplicate value"},
       {"header modifier duplicate remove",
        rule("filters:\n- {type: RequestHeaderModifier, requestHeaderModifier: {remove: [a, a]}}"),
        "spec.rules[0].filters[0].requestHeaderModifier.remove[1]", "Duplicate value"},
@@ -321,15 +321,15 @@ std::vector<Case> cases() {
        "Too many"},
       {"17 rules", route("rules:\n" + many("- " + kBackend, 17)), "spec.rules", "Too many"},
       {"empty rules", route("rules: []"), "spec.rules", "at least 1"},
-      {"duplicate rule names", route("rules:\n- name: a\n- name: a"), "spec.rules[1]",
+      {"duplicate rule names", route("rules:\n- name: a\n- name: a"), "spec.rules",
        "Rule name must be unique"},
       {"rule name pattern", route("rules:\n- name: A_B"), "spec.rules[0].name", "should match"},
       {"parentRefs section on one only",
-       route("parentRefs: [{name: gw}, {name: gw, sectionName: http}]"), "spec.parentRefs[0]",
+       route("parentRefs: [{name: gw}, {name: gw, sectionName: http}]"), "spec.parentRefs",
        "sectionName or port must be specified"},
       {"parentRefs duplicated",
        route("parentRefs: [{name: gw, sectionName: a}, {name: gw, sectionName: a}]"),
-       "spec.parentRefs[0]", "sectionName or port must be unique"},
+       "spec.parentRefs", "sectionName or port must be unique"},
       {"parentRefs same name other namespace",
        route("parentRefs: [{name: gw}, {name: gw, namespace: other}]"), "", ""},
       {"parentRefs distinct sections",
@@ -415,21 +415,21 @@ std::vector<Case> cases() {
        "spec.gatewayClassName", "Required value"},
       {"tls on an HTTP listener",
        gwListeners("- {name: a, port: 80, protocol: HTTP, tls: {certificateRefs: [{name: c}]}}"),
-       "spec.listeners[0].tls", "tls must not be specified for protocols"},
+       "spec.listeners", "tls must not be specified for protocols"},
       {"tls on a TCP listener",
        gwListeners("- {name: a, port: 80, protocol: TCP, tls: {mode: Passthrough}}"),
-       "spec.listeners[0].tls", "tls must not be specified for protocols"},
+       "spec.listeners", "tls must not be specified for protocols"},
       {"hostname on a TCP listener",
        gwListeners("- {name: a, port: 80, protocol: TCP, hostname: a.example.com}"),
-       "spec.listeners[0].hostname", "hostname must not be specified for protocols"},
+       "spec.listeners", "hostname must not be specified for protocols"},
       {"hostname on a UDP listener",
        gwListeners("- {name: a, port: 53, protocol: UDP, hostname: a.example.com}"),
-       "spec.listeners[0].hostname", "hostname must not be specified for protocols"},
+       "spec.listeners", "hostname must not be specified for protocols"},
       {"TLS listener needs tls", gwListeners("- {name: a, port: 443, protocol: TLS}"),
-       "spec.listeners[0]", "tls mode must be set for protocol TLS"},
+       "spec.listeners", "tls mode must be set for protocol TLS"},
       {"HTTPS listener passthrough",
        gwListeners("- {name: a, port: 443, protocol: HTTPS, tls: {mode: Passthrough}}"),
-       "spec.listeners[0].tls", "tls mode must be Terminate for protocol HTTPS"},
+       "spec.listeners", "tls mode must be Terminate for protocol HTTPS"},
       {"terminate needs certificateRefs",
        gwListeners("- {name: a, port: 443, protocol: HTTPS, tls: {}}"), "spec.listeners[0].tls",
        "certificateRefs or options must be specified"},
@@ -442,14 +442,19 @@ std::vector<Case> cases() {
        "spec.listeners[0].tls.mode", "Unsupported value"},
       {"duplicate listener names",
        gwListeners("- {name: a, port: 80, protocol: HTTP}\n- {name: a, port: 81, protocol: HTTP}"),
-       "spec.listeners[0]", "Listener name must be unique"},
+       "spec.listeners", "Invalid value: \"array\": Listener name must be unique"},
+      // The CEL rules on the listener list are reported on the list ("array"); the duplicate map
+      // key (x-kubernetes-list-type=map, key name) on the later item.
+      {"duplicate listener names key",
+       gwListeners("- {name: a, port: 80, protocol: HTTP}\n- {name: a, port: 81, protocol: HTTP}"),
+       "spec.listeners[1]", "Duplicate value"},
       {"duplicate port protocol hostname",
        gwListeners("- {name: a, port: 80, protocol: HTTP, hostname: a.example.com}\n- {name: b, "
                    "port: 80, protocol: HTTP, hostname: a.example.com}"),
-       "spec.listeners[0]", "Combination of port, protocol and hostname must be unique"},
+       "spec.listeners", "Combination of port, protocol and hostname must be unique"},
       {"duplicate port protocol without hostname",
        gwListeners("- {name: a, port: 80, protocol: HTTP}\n- {name: b, port: 80, protocol: HTTP}"),
-       "spec.listeners[0]", "Combination of port, protocol and hostname must be unique"},
+       "spec.listeners", "Combination of port, protocol and hostname must be unique"},
       {"same port different hostnames",
        gwListeners("- {name: a, port: 80, protocol: HTTP, hostname: a.example.com}\n- {name: b, "
                    "port: 80, protocol: HTTP}"),
@@ -491,14 +496,33 @@ std::vector<Case> cases() {
        gwListeners(
            "- {name: a, port: 443, protocol: HTTPS, tls: {certificateRefs: [{kind: Secret}]}}"),
        "spec.listeners[0].tls.certificateRefs[0].name", "Required value"},
+      // GatewaySpecAddress oneOf: an IPAddress value has format ipv4 or ipv6 (gateway-api
+      // tests/cel/gateway_test.go: "spec.addresses[0].value in body must be of type ipv4").
+      {"IP address with a port",
+       gw("gatewayClassName: gantry\naddresses: [{type: IPAddress, value: '1.2.3.4:8080'}]\n"
+          "listeners: [{name: a, port: 80, protocol: HTTP}]"),
+       "spec.addresses[0].value", "must be of type ipv4"},
+      {"IP address defaulted type, not an address",
+       gw("gatewayClassName: gantry\naddresses: [{value: gw.example.com}]\n"
+          "listeners: [{name: a, port: 80, protocol: HTTP}]"),
+       "spec.addresses[0].value", "must be of type ipv4"},
+      {"IPv6 and IPv4-mapped and zero-padded addresses",
+       gw("gatewayClassName: gantry\naddresses: [{value: '2001:db8::1'}, {value: "
+          "'::ffff:1.2.3.4'}, "
+          "{value: 010.0.0.1}]\nlisteners: [{name: a, port: 80, protocol: HTTP}]"),
+       "", ""},
+      {"Hostname address needs no IP format",
+       gw("gatewayClassName: gantry\naddresses: [{type: Hostname, value: gw.example.com}]\n"
+          "listeners: [{name: a, port: 80, protocol: HTTP}]"),
+       "", ""},
       {"duplicate IP addresses",
        gw("gatewayClassName: gantry\naddresses: [{value: 10.0.0.1}, {type: IPAddress, value: "
           "10.0.0.1}]\nlisteners: [{name: a, port: 80, protocol: HTTP}]"),
-       "spec.addresses[0]", "IPAddress values must be unique"},
+       "spec.addresses", "IPAddress values must be unique"},
       {"duplicate hostname addresses",
        gw("gatewayClassName: gantry\naddresses: [{type: Hostname, value: a.example.com}, {type: "
           "Hostname, value: a.example.com}]\nlisteners: [{name: a, port: 80, protocol: HTTP}]"),
-       "spec.addresses[0]", "Hostname values must be unique"},
+       "spec.addresses", "Hostname values must be unique"},
       {"hostname address pattern",
        gw("gatewayClassName: gantry\naddresses: [{type: Hostname, value: Bad_Host}]\nlisteners: "
           "[{name: a, port: 80, protocol: HTTP}]"),
@@ -523,7 +547,15 @@ std::vector<Case> cases() {
        gw("gatewayClassName: gantry\nlisteners: [{name: a, port: 80, protocol: HTTP}]\ntls:\n  "
           "frontend:\n    default: {}\n    perPort:\n    - {port: 443, tls: {}}\n    - {port: 443, "
           "tls: {}}"),
-       "spec.tls.frontend.perPort[1]", "Port for TLS configuration must be unique"},
+       "spec.tls.frontend.perPort",
+       "Invalid value: \"array\": Port for TLS configuration must be "
+       "unique"},
+      // x-kubernetes-list-type=map keyed by port: the later item is a duplicate.
+      {"frontend tls per-port duplicate key",
+       gw("gatewayClassName: gantry\nlisteners: [{name: a, port: 80, protocol: HTTP}]\ntls:\n  "
+          "frontend:\n    default: {}\n    perPort:\n    - {port: 443, tls: {}}\n    - {port: 443, "
+          "tls: {}}"),
+       "spec.tls.frontend.perPort[1]", "Duplicate value"},
       {"infrastructure 9 labels",
        gw("gatewayClassName: gantry\nlisteners: [{name: a, port: 80, protocol: "
           "HTTP}]\ninfrastructure:\n  labels:\n" +
@@ -568,7 +600,7 @@ std::vector<Case> cases() {
        kindDoc("gateway.networking.k8s.io/v1", "ListenerSet",
                "spec: {parentRef: {name: gw}, listeners: [{name: a, port: 80, protocol: TCP, "
                "hostname: a.example.com}]}\n"),
-       "spec.listeners[0].hostname", "hostname must not be specified"},
+       "spec.listeners", "hostname must not be specified"},
       {"listenerset parentRef has no sectionName",
        kindDoc("gateway.networking.k8s.io/v1", "ListenerSet",
                "spec: {parentRef: {name: gw, sectionName: a}, listeners: [{name: a, port: 80, "
@@ -594,7 +626,7 @@ std::vector<Case> cases() {
        grpc("rules:\n- filters:\n  - {type: RequestHeaderModifier, requestHeaderModifier: {remove: "
             "[a]}}\n  - {type: RequestHeaderModifier, requestHeaderModifier: {remove: [b]}}"),
        "spec.rules[0].filters", "RequestHeaderModifier filter cannot be repeated"},
-      {"grpc duplicate rule names", grpc("rules: [{name: a}, {name: a}]"), "spec.rules[1]",
+      {"grpc duplicate rule names", grpc("rules: [{name: a}, {name: a}]"), "spec.rules",
        "Rule name must be unique"},
       {"grpc header value without pattern",
        grpc("rules: [{matches: [{headers: [{name: x, value: ' a'}]}]}]"), "", ""},
@@ -607,7 +639,22 @@ std::vector<Case> cases() {
       {"tlsroute hostname IP",
        kindDoc("gateway.networking.k8s.io/v1", "TLSRoute",
                "spec: {hostnames: [10.1.2.3], rules: [{backendRefs: [{name: s, port: 443}]}]}\n"),
-       "spec.hostnames[0]", "Hostnames cannot contain an IP"},
+       "spec.hostnames", "Invalid value: \"array\": Hostnames cannot contain an IP"},
+      // A pattern violation ("Invalid") does not block CEL evaluation in the API server, so the
+      // list's RFC 1123 and wildcard rules are reported too, next to the item's pattern error.
+      {"tlsroute hostname not RFC 1123",
+       kindDoc("gateway.networking.k8s.io/v1", "TLSRoute",
+               "spec: {hostnames: [-a-], rules: [{backendRefs: [{name: s, port: 443}]}]}\n"),
+       "spec.hostnames", "Hostnames must be valid based on RFC-1123"},
+      {"tlsroute hostname pattern next to the CEL rule",
+       kindDoc("gateway.networking.k8s.io/v1", "TLSRoute",
+               "spec: {hostnames: [-a-], rules: [{backendRefs: [{name: s, port: 443}]}]}\n"),
+       "spec.hostnames[0]", "should match"},
+      {"tlsroute wildcard not first",
+       kindDoc("gateway.networking.k8s.io/v1", "TLSRoute",
+               "spec: {hostnames: [a.*.example.com], rules: [{backendRefs: [{name: s, port: "
+               "443}]}]}\n"),
+       "spec.hostnames", "Wildcards on hostnames must be the first label"},
       {"tlsroute v1 single rule",
        kindDoc("gateway.networking.k8s.io/v1", "TLSRoute",
                "spec: {hostnames: [a.example.com], rules: [{backendRefs: [{name: s, port: 443}]}, "
@@ -637,7 +684,7 @@ std::vector<Case> cases() {
        kindDoc("gateway.networking.k8s.io/v1alpha2", "TCPRoute",
                "spec: {rules: [{name: a, backendRefs: [{name: s, port: 1}]}, {name: a, "
                "backendRefs: [{name: s, port: 1}]}]}\n"),
-       "spec.rules[1]", "Rule name must be unique"},
+       "spec.rules", "Rule name must be unique"},
       {"group without version", route("hostnames: [a.example.com]", "gateway.networking.k8s.io"),
        "apiVersion", "no matches for kind \"HTTPRoute\""},
       {"udproute v1alpha3 not served",
@@ -700,13 +747,13 @@ std::vector<Case> cases() {
            "gateway.networking.k8s.io/v1", "BackendTLSPolicy",
            "spec:\n  targetRefs: [{group: '', kind: Service, name: s}, {group: '', kind: Service, "
            "name: s}]\n  validation: {hostname: a.example.com, wellKnownCACertificates: System}\n"),
-       "spec.targetRefs[0]", "sectionName must be unique"},
+       "spec.targetRefs", "sectionName must be unique"},
       {"btp same target section on one",
        kindDoc("gateway.networking.k8s.io/v1", "BackendTLSPolicy",
                "spec:\n  targetRefs: [{group: '', kind: Service, name: s}, {group: '', kind: "
                "Service, name: s, sectionName: https}]\n  validation: {hostname: a.example.com, "
                "wellKnownCACertificates: System}\n"),
-       "spec.targetRefs[0]", "sectionName must be specified"},
+       "spec.targetRefs", "sectionName must be specified"},
       {"btp well-known pattern",
        kindDoc("gateway.networking.k8s.io/v1", "BackendTLSPolicy",
                "spec:\n  targetRefs: [{group: '', kind: Service, name: s}]\n  validation: "

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Checks `gantry validate` against every constraint of the published Gateway API CRDs.
+
+  python3 tests/crd/crd_check.py [--gantry build-dev/gantry] [--keep DIR] [-v]
+
+Writes one manifest per valid base object and per violation into a folder, runs `gantry validate`
+once over it, and checks that every valid object is accepted and that every violation is rejected
+with an error at the field path the API server would report (and a message of the right kind).
+Prints the coverage (constraints checked / total) and every failure; exits 1 on any failure,
+including a CEL rule that has no entry in crd_cel_table.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import crd_cases as casegen  # noqa: E402
+import crd_source as crds  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+LINE_RE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<rest>.*)$")
+
+
+@dataclass
+class Report:
+    cases: list
+    failures: list = field(default_factory=list)
+    checked: int = 0
+    skipped: list = field(default_factory=list)  # (case, reason) not violable on create
+    missing: list = field(default_factory=list)  # cases the tables cannot build: failures too
+
+    def summary(self) -> str:
+        total = len(self.cases)
+        by = collections.Counter(c.constraint for c in self.cases)
+        failed = self.failed_ids()
+        ok = collections.Counter(c.constraint for c in self.cases
+                                 if (c.invalid is not None or c.valid is not None)
+                                 and c.id not in failed)
+        extra = ("type", "unknown-field", "accepted")
+        constraints = [c for c in self.cases if c.constraint not in extra]
+        checked = sum(1 for c in constraints if c.invalid is not None)
+        failed_constraints = sum(1 for c in constraints if c.id in failed)
+        lines = [
+            f"CRD constraints (Gateway API {crds.VERSION}, experimental channel, every served "
+            f"version of {len(crds.KINDS)} kinds): {checked - failed_constraints} enforced / "
+            f"{checked} checked / {len(constraints)} total "
+            f"({len(self.skipped)} not violable on create, {len(self.missing)} missing from the "
+            "tables)",
+            "  by constraint: " + ", ".join(f"{k} {ok[k]}/{by[k]}" for k in sorted(by)
+                                            if k not in extra),
+            "  also: " + ", ".join(f"{k} {ok[k]}/{by[k]}" for k in extra) +
+            f" (one manifest per field; {total} cases, {len(self.failures)} failing)",
+        ]
+        reasons = collections.Counter(r for _, r in self.skipped)
+        for r, n in sorted(reasons.items()):
+            lines.append(f"  not checked ({n}): {r}")
+        return "\n".join(lines)
+
+    def failed_ids(self) -> set[int]:
+        return {c.id for c, _ in self.failures}
+
+
+def parse_output(out: str) -> dict[str, list[str]]:
+    """file name -> error texts ("Kind ns/name: field: message")."""
+    errors: dict[str, list[str]] = collections.defaultdict(list)
+    for line in out.splitlines():
+        m = LINE_RE.match(line)
+        if not m:
+            continue
+        errors[Path(m.group("file")).name].append(m.group("rest"))
+    return errors
+
+
+def field_errors(texts: list[str]) -> list[tuple[str, str]]:
+    """(field path, message) of each error text "Kind ns/name: field: message"."""
+    out = []
+    for t in texts:
+        parts = t.split(": ", 2)
+        if len(parts) == 3:
+            out.append((parts[1], parts[2]))
+        else:
+            out.append(("", t))
+    return out
+
+
+def run(gantry: str, keep: str | None = None) -> Report:
+    crd_docs = crds.load("experimental")
+    all_cases = casegen.all_cases(crd_docs)
+    rep = Report(all_cases)
+    tmp = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="gantry-crd-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    for old in tmp.glob("*.json"):
+        old.unlink()
+    valid_files: dict[str, str] = {}  # canonical JSON -> file name
+    case_valid: dict[int, str] = {}
+    for c in all_cases:
+        if c.extra.get("missing"):
+            rep.missing.append(c)
+            rep.failures.append((c, c.skip_reason))
+            continue
+        if c.invalid is None and c.valid is None:
+            rep.skipped.append((c, c.skip_reason))
+            continue
+        rep.checked += 1
+        v = c.valid
+        v["metadata"]["name"] = "base"
+        key = json.dumps(v, sort_keys=True)
+        if key not in valid_files:
+            name = f"valid-{len(valid_files):05d}.json"
+            v = json.loads(key)
+            v["metadata"]["name"] = f"valid-{len(valid_files)}"
+            (tmp / name).write_text(json.dumps(v, indent=1) + "\n")
+            valid_files[key] = name
+        case_valid[c.id] = valid_files[key]
+        if c.invalid is not None:
+            c.invalid["metadata"]["name"] = f"case-{c.id}"
+            (tmp / f"case-{c.id:05d}.json").write_text(json.dumps(c.invalid, indent=1) + "\n")
+    proc = subprocess.run([gantry, "validate", str(tmp)], capture_output=True, text=True,
+                          timeout=300)
+    if proc.returncode not in (0, 1) or "problem" not in proc.stdout and \
+            "no problems" not in proc.stdout:
+        raise RuntimeError(f"gantry validate failed: rc={proc.returncode}\n{proc.stderr[-2000:]}")
+    errors = parse_output(proc.stdout)
+    bad_valid = {f for f in valid_files.values() if errors.get(f)}
+    for c in all_cases:
+        if c.id not in case_valid:
+            continue
+        vf = case_valid[c.id]
+        if vf in bad_valid:
+            rep.failures.append((c, f"valid base {tmp / vf} rejected: {errors[vf][:3]}"))
+            continue
+        if c.invalid is None:
+            continue  # "accepted": the valid object is the whole check
+        got = field_errors(errors.get(f"case-{c.id:05d}.json", []))
+        if not got:
+            rep.failures.append((c, f"accepted ({tmp / f'case-{c.id:05d}.json'})"))
+            continue
+        if not any(p == c.expect_path and re.search(c.expect_message, m) for p, m in got):
+            rep.failures.append(
+                (c, f"expected {c.expect_path}: /{c.expect_message}/, got {got[:3]} "
+                    f"({tmp / f'case-{c.id:05d}.json'})"))
+    rep.tmp = tmp
+    return rep
+
+
+def describe(c) -> str:
+    d = c.detail if len(c.detail) < 100 else c.detail[:97] + "..."
+    return f"{c.kind} {c.version} {c.where} {c.constraint} {d}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--gantry", default=str(REPO / "build" / "gantry"))
+    ap.add_argument("--keep", help="write the manifests to this folder and keep them")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    rep = run(args.gantry, args.keep)
+    for c, why in rep.failures:
+        print(f"FAIL {describe(c)}: {why}")
+    if args.verbose:
+        for c, why in rep.skipped:
+            print(f"not checked: {describe(c)}: {why}")
+    print(rep.summary())
+    return 1 if rep.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
