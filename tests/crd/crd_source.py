@@ -1,23 +1,28 @@
-"""The published Gateway API CRDs, fetched the way CI can: the Go module proxy's zip of
-sigs.k8s.io/gateway-api at a pinned version and sha256, cached once per machine.
+"""The published Gateway API CRDs, fetched the way CI can: the Go module sigs.k8s.io/gateway-api
+at a pinned version, downloaded with the ordinary Go client (`go mod download`, which checks the
+module against the Go checksum database) into Go's module cache, and checked again here against a
+pinned sha256 of its zip.
 
-The CRDs are never committed: the zip lands in $GANTRY_CACHE_DIR (default ~/.cache/gantry). A
-download failure is an error, not a skip: the module proxy is part of the CI environment.
+The CRDs are never committed. A download failure is an error, not a skip: the Go module proxy is
+part of the CI environment (scripts/install-deps.sh --test installs Go). To run offline, set
+GANTRY_CACHE_DIR to a folder holding gateway-api-<VERSION>.zip (the module zip).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
-import urllib.request
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
 import yaml
 
 VERSION = "v1.6.3"
-URL = f"https://proxy.golang.org/sigs.k8s.io/gateway-api/@v/{VERSION}.zip"
+MODULE = f"sigs.k8s.io/gateway-api@{VERSION}"
 SHA256 = "7c5d0a931d6ffb3e08ac4d5318969faaa6acf25a40ad13cc5978c22117e9b64b"
 PREFIX = f"sigs.k8s.io/gateway-api@{VERSION}/config/crd/"
 
@@ -41,34 +46,47 @@ class FetchError(RuntimeError):
     pass
 
 
-def cache_dir() -> Path:
-    d = os.environ.get("GANTRY_CACHE_DIR")
-    return Path(d) if d else Path.home() / ".cache" / "gantry"
+def go_binary() -> str:
+    go = shutil.which("go") or ("/usr/local/go/bin/go" if os.path.exists("/usr/local/go/bin/go") else None)
+    if not go:
+        raise FetchError("Go is not installed (scripts/install-deps.sh --test installs it)")
+    return go
 
 
 def fetch_zip() -> bytes:
-    """The pinned module zip, downloaded at most once (verified by sha256 on every use)."""
-    path = cache_dir() / f"gateway-api-{VERSION}.zip"
-    if path.exists():
-        data = path.read_bytes()
-        if hashlib.sha256(data).hexdigest() == SHA256:
-            return data
+    """The pinned module zip (verified by sha256 on every use)."""
+    offline = os.environ.get("GANTRY_CACHE_DIR")
+    if offline:
+        path = Path(offline) / f"gateway-api-{VERSION}.zip"
+    else:
+        # Outside any Go module, `go mod download path@version` fetches into the module cache and
+        # prints where the zip is; a second call finds it there without the network.
+        try:
+            r = subprocess.run(
+                [go_binary(), "mod", "download", "-json", MODULE],
+                cwd=Path(__file__).resolve().parent,
+                env={**os.environ, "GOFLAGS": "-mod=mod", "GO111MODULE": "on"},
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
+            info = json.loads(r.stdout or "{}")
+        except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as e:
+            raise FetchError(f"go mod download {MODULE}: {e}") from e
+        if r.returncode != 0 or "Zip" not in info:
+            raise FetchError(
+                f"go mod download {MODULE} failed: {info.get('Error') or r.stderr.strip()} "
+                "(the Go module proxy must be reachable; set GANTRY_CACHE_DIR to a folder holding "
+                f"gateway-api-{VERSION}.zip to run offline)"
+            )
+        path = Path(info["Zip"])
     try:
-        with urllib.request.urlopen(URL, timeout=60) as r:
-            data = r.read()
-    except Exception as e:  # noqa: BLE001 - any network failure is reported the same way
-        raise FetchError(
-            f"cannot download the Gateway API CRDs from {URL}: {e} "
-            "(the Go module proxy must be reachable; set GANTRY_CACHE_DIR to a folder holding "
-            f"gateway-api-{VERSION}.zip to run offline)"
-        ) from e
+        data = path.read_bytes()
+    except OSError as e:
+        raise FetchError(f"{path}: {e}") from e
     got = hashlib.sha256(data).hexdigest()
     if got != SHA256:
-        raise FetchError(f"{URL}: sha256 {got}, expected {SHA256}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+        raise FetchError(f"{path}: sha256 {got}, expected {SHA256}")
     return data
 
 
@@ -87,5 +105,5 @@ def load(channel: str = "experimental") -> dict[str, dict]:
                     out[kind] = doc
     missing = set(KINDS) - set(out)
     if missing:
-        raise FetchError(f"CRDs missing from {URL} ({channel}): {sorted(missing)}")
+        raise FetchError(f"CRDs missing from {MODULE} ({channel}): {sorted(missing)}")
     return out
