@@ -36,7 +36,7 @@ NPID=$(pgrep -P "$NMASTER" | head -1)  # the worker: the master does nothing per
 
 EVENTS=task-clock,raw_syscalls:sys_enter
 for sc in read readv recvfrom recvmsg write writev sendto sendmsg epoll_wait epoll_ctl \
-  getsockopt setsockopt futex timerfd_settime accept4 connect close; do
+  getsockopt setsockopt futex timerfd_settime accept4 connect close madvise mmap munmap brk; do
   EVENTS+=",syscalls:sys_enter_$sc"
 done
 

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "cli/allocator.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
@@ -44,7 +45,8 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (app.got_subcommand("version")) {
-    std::printf("gantry %s\n", GANTRY_VERSION);
+    std::printf("gantry %s (allocator: %s)\n", GANTRY_VERSION,
+                gantry::cli::allocatorName().c_str());
     return 0;
   }
   if (*run) return gantry::cli::run(o);
