@@ -1385,6 +1385,10 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
   size_t rhead_bytes = 0;
   unsigned status = 0;
   bool retried = false;
+  // After an interim (1xx) response the final one may already have arrived while that response
+  // was being relayed (a client write that waited lets the reactor see, and consume, the upstream's
+  // readiness edge): from then on a read must try before it waits (io/read_readiness.h).
+  bool interim_seen = false;
   for (;;) {
     if (!x.pump_running) setDeadline(response_timed ? response_timeout : opt.idle_timeout_ms);
     // Parsed as it arrives, like the request head (Parser::feedHead); HEAD, 1xx, 204 and 304
@@ -1392,7 +1396,7 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
     sp.beginHead(HTTP_RESPONSE, &c.resp_headers, kMaxResponseHeadBytes, kMaxResponseHeaders,
                  x.is_head);
     http1::HeadStatus st;
-    bool got_any = !ub.empty();
+    bool got_any = !ub.empty() || interim_seen;
     while ((st = sp.feedHead(ub.begin(), ub.size())) == http1::HeadStatus::kIncomplete) {
       if (ub.end == ub.cap) {
         if (ub.start > 0) {
@@ -1502,6 +1506,7 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
         if (!co_await sendAll(sock_, ssl_, entry_, iov)) co_return false;
       }
       ub.consume(resp_head_len);
+      interim_seen = true;
       continue;
     }
     if (upstream::retryableStatus(x.rule->ir->retry, status) && canRetry(x)) {
