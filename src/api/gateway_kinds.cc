@@ -47,6 +47,15 @@ std::string duplicateKey(std::string_view key, std::string_view value) {
   return fmt::format("Duplicate value: {{\"{}\": \"{}\"}}", key, value);
 }
 
+// The text of a string scalar, also when the schema rejects it (rules that the API server still
+// evaluates after a pattern error need it). The one place here that reads the YAML node itself.
+std::optional<std::string> rawString(const V& v) {
+  if (!v.has() || !v.n.IsScalar() || classifyScalar(v.n) != ScalarKind::kString) {
+    return std::nullopt;
+  }
+  return v.n.Scalar();
+}
+
 // The OpenAPI "ipv4" / "ipv6" string formats as the API server checks them (kube-openapi strfmt:
 // net.ParseIP, sloppy about leading zeros in IPv4 octets; "ipv4" is any parsable address with a
 // '.', so "::ffff:1.2.3.4" passes as well).
@@ -908,7 +917,11 @@ void decodeGateway(Decoder& d, const V& root, const std::string& version, Gatewa
     GatewayAddress ga;
     if (auto s = d.str(d.field(a, "type"), specs::kAddressType)) ga.type = *s;
     V value = d.field(a, "value");
-    if (auto s = d.str(value, StrSpec{0, 253, nullptr, {}})) ga.value = *s;
+    bool value_is_string = false;
+    if (auto s = d.str(value, StrSpec{0, 253, nullptr, {}})) {
+      ga.value = *s;
+      value_is_string = true;
+    }
     // self.type == 'Hostname' ? (!has(self.value) || self.value.matches(<Hostname>)) : true
     if (ga.type == "Hostname" && value.has() &&
         !patternMatches(specs::kHostname.pattern, ga.value)) {
@@ -917,7 +930,7 @@ void decodeGateway(Decoder& d, const V& root, const std::string& version, Gatewa
                  "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$)"));
     }
     // GatewaySpecAddress oneOf: type IPAddress => value anyOf {format: ipv4, format: ipv6}.
-    if (ga.type == "IPAddress" && value.has() && value.n.IsScalar() && !isFormatIp(ga.value)) {
+    if (ga.type == "IPAddress" && value_is_string && !isFormatIp(ga.value)) {
       d.fail(value, fmt::format("Invalid value: \"{}\": must be of type ipv4", ga.value));
     }
     has_value.push_back(value.has());
@@ -1198,10 +1211,10 @@ void decodeL4Route(Decoder& d, const V& root, const std::string& version, L4Rout
     bool has_ip = false, bad_name = false, bad_wildcard = false;
     for (const V& item : items) {
       if (!d.require(item)) continue;
-      bool is_string = item.n.IsScalar() && classifyScalar(item.n) == ScalarKind::kString;
       auto h = d.str(item, specs::kHostname);
-      if (strict_hostnames && is_string) {
-        const std::string& raw = item.n.Scalar();
+      std::optional<std::string> text = rawString(item);
+      if (strict_hostnames && text) {
+        const std::string& raw = *text;
         if (isIpv4(raw) || isIpv6(raw)) has_ip = true;
         if (raw.find('*') == std::string::npos) {
           if (!patternMatches(kRfc1123, raw)) bad_name = true;

@@ -38,6 +38,7 @@ class Report:
     checked: int = 0
     skipped: list = field(default_factory=list)  # (case, reason) not violable on create
     missing: list = field(default_factory=list)  # cases the tables cannot build: failures too
+    located: int = 0  # rejections whose line was checked too
 
     def summary(self) -> str:
         total = len(self.cases)
@@ -60,6 +61,7 @@ class Report:
                                             if k not in extra),
             "  also: " + ", ".join(f"{k} {ok[k]}/{by[k]}" for k in extra) +
             f" (one manifest per field; {total} cases, {len(self.failures)} failing)",
+            f"  every rejection names the object; the field's line checked for {self.located}",
         ]
         reasons = collections.Counter(r for _, r in self.skipped)
         for r, n in sorted(reasons.items()):
@@ -70,27 +72,62 @@ class Report:
         return {c.id for c, _ in self.failures}
 
 
-def parse_output(out: str) -> dict[str, list[str]]:
-    """file name -> error texts ("Kind ns/name: field: message")."""
-    errors: dict[str, list[str]] = collections.defaultdict(list)
+def parse_output(out: str) -> dict[str, list[tuple[int, str]]]:
+    """file name -> (line, "Kind ns/name: field: message") of each error."""
+    errors: dict[str, list[tuple[int, str]]] = collections.defaultdict(list)
     for line in out.splitlines():
         m = LINE_RE.match(line)
         if not m:
             continue
-        errors[Path(m.group("file")).name].append(m.group("rest"))
+        errors[Path(m.group("file")).name].append((int(m.group("line")), m.group("rest")))
     return errors
 
 
-def field_errors(texts: list[str]) -> list[tuple[str, str]]:
-    """(field path, message) of each error text "Kind ns/name: field: message"."""
+@dataclass
+class FieldError:
+    line: int
+    object: str
+    path: str
+    message: str
+
+
+def field_errors(items: list[tuple[int, str]]) -> list[FieldError]:
     out = []
-    for t in texts:
+    for line, t in items:
         parts = t.split(": ", 2)
         if len(parts) == 3:
-            out.append((parts[1], parts[2]))
+            out.append(FieldError(line, parts[0], parts[1], parts[2]))
         else:
-            out.append(("", t))
+            out.append(FieldError(line, "", "", t))
     return out
+
+
+def json_lines(doc) -> dict[str, tuple[int, int]]:
+    """JSON path -> 1-based (first, last) lines of its value in json.dumps(doc, indent=1): one
+    line per key and per list item, "key": value on the key's line, {} / [] inline."""
+    lines: dict[str, tuple[int, int]] = {}
+
+    def size(v) -> int:
+        if isinstance(v, dict) and v:
+            return 2 + sum(size(x) for x in v.values())
+        if isinstance(v, list) and v:
+            return 2 + sum(size(x) for x in v)
+        return 1
+
+    def walk(v, path: str, at: int) -> None:
+        lines[path] = (at, at + size(v) - 1)
+        cur = at + 1
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, f"{path}.{k}" if path else k, cur)
+                cur += size(x)
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                walk(x, f"{path}[{i}]", cur)
+                cur += size(x)
+
+    walk(doc, "", 1)
+    return lines
 
 
 def run(gantry: str, keep: str | None = None) -> Report:
@@ -145,10 +182,30 @@ def run(gantry: str, keep: str | None = None) -> Report:
         if not got:
             rep.failures.append((c, f"accepted ({tmp / f'case-{c.id:05d}.json'})"))
             continue
-        if not any(p == c.expect_path and re.search(c.expect_message, m) for p, m in got):
+        hits = [e for e in got if e.path == c.expect_path and re.search(c.expect_message, e.message)]
+        where = tmp / f"case-{c.id:05d}.json"
+        if not hits:
+            shown = [(e.path, e.message) for e in got[:3]]
             rep.failures.append(
-                (c, f"expected {c.expect_path}: /{c.expect_message}/, got {got[:3]} "
-                    f"({tmp / f'case-{c.id:05d}.json'})"))
+                (c, f"expected {c.expect_path}: /{c.expect_message}/, got {shown} ({where})"))
+            continue
+        # The error names the object and the line of the offending field (its key, or the list
+        # item); a field that is absent (Required value) has no line of its own.
+        ns = c.invalid["metadata"].get("namespace")
+        name = c.invalid["metadata"]["name"]
+        want_object = f"{c.kind} {ns}/{name}" if ns else f"{c.kind} {name}"
+        # A rule on a map or list may point at the offending entry inside it.
+        span = json_lines(c.invalid).get(c.expect_path)
+        want_line = None if span is None else span[0]
+        in_span = (lambda ln: ln == span[0]) if span is None or c.constraint != "cel" else \
+            (lambda ln: span[0] <= ln <= span[1])
+        if not any(e.object == want_object for e in hits):
+            rep.failures.append((c, f"object {hits[0].object!r}, expected {want_object!r}"))
+        elif want_line is not None and not any(in_span(e.line) for e in hits):
+            rep.failures.append(
+                (c, f"line {hits[0].line}, expected {want_line} for {c.expect_path} ({where})"))
+        else:
+            rep.located += 1 if want_line is not None else 0
     rep.tmp = tmp
     return rep
 
