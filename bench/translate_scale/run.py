@@ -215,6 +215,7 @@ def main():
         latencies = []
         reconcile = []
         spans = {}  # the controller's own spans of each change (/stats "last_change"), in ms
+        deltas = {}  # how each change was translated (/stats "last_change")
         cpu = []
         target = os.path.join(config, "zz-changing.yaml")
         staging = os.path.join(tmp, "staging.yaml")  # same filesystem: rename is atomic
@@ -237,7 +238,10 @@ def main():
                 stats = json.loads(body)
                 reconcile.append(stats.get("last_reconcile_us", 0) / 1000)
                 for name, us in stats.get("last_change", {}).items():
-                    spans.setdefault(name.removesuffix("_us"), []).append(us / 1000)
+                    if name.endswith("_us"):
+                        spans.setdefault(name.removesuffix("_us"), []).append(us / 1000)
+                    else:  # "incremental" (a delta translation?), "routes_translated"
+                        deltas.setdefault(name, []).append(us)
             time.sleep(0.2)  # let the provider's coalescing window close
         if latencies:
             print(f"one-route change, file rename -> first 200 on the new hostname, {len(latencies)} changes: "
@@ -253,6 +257,10 @@ def main():
             if "event_to_swapped" in spans and lat:
                 print(f"  after every worker swapped -> first 200 seen by the client: median "
                       f"{statistics.median(lat) - statistics.median(spans['event_to_swapped']):.1f} ms")
+        if deltas.get("incremental"):
+            print(f"  delta translations: {sum(1 for x in deltas['incremental'] if x)} of "
+                  f"{len(deltas['incremental'])} changes (HTTPRoutes re-translated per change: "
+                  f"median {statistics.median(deltas.get('routes_translated', [0])):.0f})")
         if cpu:
             print(f"  gantry CPU (user+sys) from rename to first 200, per change: "
                   f"median {statistics.median(cpu):.0f} ms, max {max(cpu):.0f} ms "

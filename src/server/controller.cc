@@ -152,7 +152,7 @@ class ControllerImpl : public Controller {
                      const std::shared_ptr<const std::vector<api::ObjectStatus>>& previous,
                      uint64_t version, controlplane::IncrementalResult& out) {
     try {
-      out = incremental_.translate(objects, topts, previous, version);
+      out = incremental_.translate(objects, topts, previous, version, /*defer_statuses=*/true);
       return true;
     } catch (const std::exception& e) {
       // The translator does not throw by contract; if it does anyway, the last good snapshot
@@ -207,6 +207,15 @@ class ControllerImpl : public Controller {
       }
     }
     const uint64_t t2 = steadyUs();
+    // A delta's statuses are built once its snapshot is out (incremental.h).
+    if (!result.statuses) {
+      try {
+        result.statuses = incremental_.finishStatuses();
+      } catch (const std::exception& e) {
+        spdlog::error("config: statuses failed: {}", e.what());
+      }
+      if (!result.statuses) result.statuses = previous;
+    }
 
     {
       std::lock_guard lock(mu_);

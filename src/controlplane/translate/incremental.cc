@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 #include <unordered_map>
@@ -167,6 +168,46 @@ bool statusBefore(const api::ObjectStatus& a, std::string_view ns, std::string_v
   return a.name < name;
 }
 
+// The statuses of a delta, before they are built: the previous ones, the changed routes' new
+// ones, and the attachedRoutes changes at (status index, listener index).
+struct PendingStatuses {
+  std::shared_ptr<const std::vector<api::ObjectStatus>> prev;
+  size_t prev_b = 0, prev_e = 0;         // the HTTPRoute statuses in prev
+  std::vector<api::ObjectStatus> fresh;  // the new versions', sorted by namespace/name
+  std::unordered_set<std::string> gone;  // previous versions ("HTTPRoute/ns/name")
+  std::vector<std::pair<uint32_t, uint32_t>> minus, plus;
+};
+
+std::shared_ptr<const std::vector<api::ObjectStatus>> buildStatuses(PendingStatuses& ps) {
+  const std::vector<api::ObjectStatus>& prev = *ps.prev;
+  auto statuses = std::make_shared<std::vector<api::ObjectStatus>>();
+  statuses->reserve(prev.size() + ps.fresh.size());
+  statuses->insert(statuses->end(), prev.begin(), prev.begin() + ps.prev_b);
+  for (const auto& [s, l] : ps.minus) --(*statuses)[s].listeners[l].attached_routes;
+  for (const auto& [s, l] : ps.plus) ++(*statuses)[s].listeners[l].attached_routes;
+  size_t i = ps.prev_b, j = 0;
+  std::string key;
+  auto gone = [&](const api::ObjectStatus& s) {
+    if (ps.gone.empty()) return false;
+    key.assign(kRoutePrefix).append(s.namespace_).append("/").append(s.name);
+    return ps.gone.count(key) != 0;
+  };
+  while (i < ps.prev_e || j < ps.fresh.size()) {
+    if (i < ps.prev_e && gone(prev[i])) {
+      ++i;
+      continue;
+    }
+    if (j < ps.fresh.size() &&
+        (i == ps.prev_e || statusBefore(ps.fresh[j], prev[i].namespace_, prev[i].name))) {
+      statuses->push_back(std::move(ps.fresh[j++]));
+    } else {
+      statuses->push_back(prev[i++]);
+    }
+  }
+  statuses->insert(statuses->end(), prev.begin() + ps.prev_e, prev.end());
+  return statuses;
+}
+
 }  // namespace
 
 struct IncrementalTranslator::State {
@@ -185,13 +226,28 @@ struct IncrementalTranslator::State {
   std::vector<internal::TraceListener> listeners;
   std::unordered_map<std::string, uint32_t> backend_refs;  // ir::Backend name -> routes using it
   std::shared_ptr<const ir::Snapshot> snapshot;
-  std::shared_ptr<const std::vector<api::ObjectStatus>> statuses;
+  std::shared_ptr<const std::vector<api::ObjectStatus>> statuses;  // null while `pending`
+  std::optional<PendingStatuses> pending;
 };
 
 IncrementalTranslator::IncrementalTranslator() = default;
 IncrementalTranslator::~IncrementalTranslator() = default;
 
 void IncrementalTranslator::reset() { state_.reset(); }
+
+std::shared_ptr<const std::vector<api::ObjectStatus>> IncrementalTranslator::finishStatuses() {
+  if (!state_) return nullptr;
+  if (state_->pending) {
+    try {
+      state_->statuses = buildStatuses(*state_->pending);
+    } catch (...) {
+      state_.reset();
+      throw;
+    }
+    state_->pending.reset();
+  }
+  return state_->statuses;
+}
 
 namespace {
 
@@ -209,8 +265,10 @@ std::string ineligible(const api::ObjectSet& objects) {
 
 IncrementalResult IncrementalTranslator::translate(
     const api::ObjectSet& objects, const TranslateOptions& options,
-    std::shared_ptr<const std::vector<api::ObjectStatus>> previous, uint64_t version) {
+    std::shared_ptr<const std::vector<api::ObjectStatus>> previous, uint64_t version,
+    bool defer_statuses) {
   if (!previous) previous = std::make_shared<const std::vector<api::ObjectStatus>>();
+  finishStatuses();  // the last delta's, if they were deferred
   std::string reason = ineligible(objects);
   if (reason.empty() && !state_) reason = "no previous result";
   if (reason.empty() && state_->statuses != previous)
@@ -219,7 +277,7 @@ IncrementalResult IncrementalTranslator::translate(
   if (reason.empty()) {
     IncrementalResult out;
     try {
-      if (delta(objects, options, previous, version, out, reason)) return out;
+      if (delta(objects, options, previous, version, defer_statuses, out, reason)) return out;
     } catch (...) {
       state_.reset();  // possibly half-updated: the next call translates everything
       throw;
@@ -292,7 +350,7 @@ struct NewRoute {
 bool IncrementalTranslator::delta(
     const api::ObjectSet& objects, const TranslateOptions& options,
     const std::shared_ptr<const std::vector<api::ObjectStatus>>& previous, uint64_t version,
-    IncrementalResult& out, std::string& reason) {
+    bool defer_statuses, IncrementalResult& out, std::string& reason) {
   State& st = *state_;
   // 1. What changed.
   {
@@ -388,54 +446,39 @@ bool IncrementalTranslator::delta(
   }
   for (const auto& f : fresh) fresh_by_key.emplace(f.key, &f);
 
-  // 3. Statuses: the non-route ones with attachedRoutes adjusted, the HTTPRoute ones merged.
-  auto statuses = std::make_shared<std::vector<api::ObjectStatus>>();
-  statuses->reserve(prev.size() + fresh.size());
-  statuses->insert(statuses->end(), prev.begin(), prev.begin() + prev_b);
-  auto adjust = [&](const std::vector<uint32_t>& counted, int32_t by) {
+  // 3. Statuses: the non-route ones with attachedRoutes adjusted, the HTTPRoute ones merged --
+  // now, or after the snapshot is published (finishStatuses): traffic does not wait for them.
+  PendingStatuses ps;
+  ps.prev = previous;
+  ps.prev_b = prev_b;
+  ps.prev_e = prev_e;
+  auto positions = [&](const std::vector<uint32_t>& counted,
+                       std::vector<std::pair<uint32_t, uint32_t>>& into) {
     for (uint32_t id : counted) {
       const auto& l = st.listeners[id];
-      if (l.status_index >= prev_b) return false;
-      auto& ls = (*statuses)[l.status_index].listeners;
-      if (l.status_listener >= ls.size()) return false;
-      ls[l.status_listener].attached_routes += by;
+      if (l.status_index >= prev_b || l.status_listener >= prev[l.status_index].listeners.size())
+        return false;
+      into.emplace_back(l.status_index, l.status_listener);
     }
     return true;
   };
   for (const State::Route* r : removed) {
-    if (!adjust(r->counted, -1)) {
+    if (!positions(r->counted, ps.minus)) {
       reason = "status layout differs";
       return false;
     }
   }
   for (const auto& tr : trace.http_routes) {
-    if (!adjust(tr.counted, +1)) {
+    if (!positions(tr.counted, ps.plus)) {
       reason = "status layout differs";
       return false;
     }
   }
+  for (std::string_view k : removed_keys) ps.gone.emplace(k);
   {
-    const std::unordered_set<std::string_view> gone_keys(removed_keys.begin(), removed_keys.end());
     auto [part_b, part_e] = httpRouteRange(part.statuses);
-    size_t i = prev_b, j = part_b;
-    std::string key;
-    auto gone = [&](const api::ObjectStatus& s) {
-      key.assign(kRoutePrefix).append(s.namespace_).append("/").append(s.name);
-      return gone_keys.count(key) != 0;
-    };
-    while (i < prev_e || j < part_e) {
-      if (i < prev_e && gone(prev[i])) {
-        ++i;
-        continue;
-      }
-      if (j < part_e &&
-          (i == prev_e || statusBefore(part.statuses[j], prev[i].namespace_, prev[i].name))) {
-        statuses->push_back(std::move(part.statuses[j++]));
-      } else {
-        statuses->push_back(prev[i++]);
-      }
-    }
-    statuses->insert(statuses->end(), prev.begin() + prev_e, prev.end());
+    ps.fresh.assign(std::make_move_iterator(part.statuses.begin() + part_b),
+                    std::make_move_iterator(part.statuses.begin() + part_e));
   }
 
   // 4. Backends, reference-counted by the routes that resolved them.
@@ -644,7 +687,9 @@ bool IncrementalTranslator::delta(
   st.routes.resize(routes.size());
   for (size_t i : changed_new) st.routes[i] = routeFingerprint(routes[i]);
   st.snapshot = std::make_shared<const ir::Snapshot>(std::move(snap));
-  st.statuses = std::move(statuses);
+  st.pending = std::move(ps);
+  st.statuses.reset();
+  if (!defer_statuses) finishStatuses();
   out.snapshot = st.snapshot;
   out.statuses = st.statuses;
   out.incremental = true;

@@ -33,7 +33,7 @@ namespace gantry::controlplane {
 
 struct IncrementalResult {
   std::shared_ptr<const ir::Snapshot> snapshot;
-  std::shared_ptr<const std::vector<api::ObjectStatus>> statuses;
+  std::shared_ptr<const std::vector<api::ObjectStatus>> statuses;  // null: finishStatuses()
   bool incremental = false;      // spliced into the previous result
   size_t routes_translated = 0;  // HTTPRoutes translated this time
   size_t routes_removed = 0;     // previous HTTPRoute versions taken out (delta only)
@@ -49,9 +49,14 @@ class IncrementalTranslator {
 
   // Exactly translate(objects, options, *previous), with snapshot.version = `version`. A delta
   // needs `previous` to be the statuses this translator returned last time.
+  // `defer_statuses`: a delta may leave `statuses` null, to be built by finishStatuses() once the
+  // snapshot is published (a change's traffic does not wait for 10,000 statuses to be copied).
   IncrementalResult translate(const api::ObjectSet& objects, const TranslateOptions& options,
                               std::shared_ptr<const std::vector<api::ObjectStatus>> previous,
-                              uint64_t version);
+                              uint64_t version, bool defer_statuses = false);
+
+  // The statuses of the last translate() (built now if they were deferred).
+  std::shared_ptr<const std::vector<api::ObjectStatus>> finishStatuses();
 
   // Forget the previous result (the next call translates everything).
   void reset();
@@ -63,7 +68,7 @@ class IncrementalTranslator {
                          uint64_t version, std::string reason);
   bool delta(const api::ObjectSet& objects, const TranslateOptions& options,
              const std::shared_ptr<const std::vector<api::ObjectStatus>>& previous,
-             uint64_t version, IncrementalResult& out, std::string& reason);
+             uint64_t version, bool defer_statuses, IncrementalResult& out, std::string& reason);
   std::unique_ptr<State> state_;
 };
 
