@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 DEB_BUILD=(build-essential g++ cmake ninja-build pkg-config
   libasio-dev libssl-dev libnghttp2-dev libhttp-parser-dev libre2-dev
-  libyaml-cpp-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
+  libfyaml-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
   libprotobuf-dev protobuf-compiler
   libgoogle-perftools-dev)  # tcmalloc_minimal: the allocator (CMake GANTRY_MALLOC)
 DEB_TEST=(libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev

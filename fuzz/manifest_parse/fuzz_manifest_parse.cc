@@ -1,5 +1,5 @@
 // libFuzzer target: arbitrary bytes as a manifest file. parseFile must never throw, crash, hang
-// or exhaust memory, whatever the input (yaml-cpp quirks included); every error it reports must
+// or exhaust memory, whatever the input (YAML parser quirks included); every error it reports must
 // carry the file name.
 #include <cstddef>
 #include <cstdint>

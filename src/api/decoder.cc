@@ -15,10 +15,10 @@ namespace gantry::api::detail {
 
 namespace {
 
-// The scalar text of a node known to be a scalar (Scalar() does not throw for scalars).
-const std::string& text(const YAML::Node& n) { return n.Scalar(); }
+// The scalar text of a node known to be a scalar.
+std::string_view text(const YamlNode& n) { return n.Scalar(); }
 
-bool anyOf(const std::string& s, std::initializer_list<std::string_view> words) {
+bool anyOf(std::string_view s, std::initializer_list<std::string_view> words) {
   return std::find(words.begin(), words.end(), s) != words.end();
 }
 
@@ -34,7 +34,7 @@ bool allDigits(std::string_view s, int base) {
 }
 
 // Parses a YAML 1.1 integer (decimal with optional underscores, 0x hex, leading-zero octal).
-std::optional<int64_t> parseYamlInt(const std::string& raw) {
+std::optional<int64_t> parseYamlInt(std::string_view raw) {
   std::string_view s = raw;
   bool neg = false;
   if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
@@ -61,20 +61,20 @@ std::optional<int64_t> parseYamlInt(const std::string& raw) {
   return neg ? static_cast<int64_t>(0 - value) : static_cast<int64_t>(value);
 }
 
-bool looksFloat(const std::string& s) {
+bool looksFloat(std::string_view s) {
   if (anyOf(s, {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
                 ".nan", ".NaN", ".NAN"}))
     return true;
   return patternMatches(R"(^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$)", s);
 }
 
-std::string typeName(const YAML::Node& n) {
+std::string typeName(const YamlNode& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Map:
+    case YamlType::kMap:
       return "object";
-    case YAML::NodeType::Sequence:
+    case YamlType::kSequence:
       return "array";
-    case YAML::NodeType::Scalar:
+    case YamlType::kScalar:
       switch (classifyScalar(n)) {
         case ScalarKind::kNull:
           return "null";
@@ -114,7 +114,7 @@ std::string quote(std::string_view s) {
 
 }  // namespace
 
-bool isMergeKey(const YAML::Node& key) {
+bool isMergeKey(const YamlNode& key) {
   return key.IsScalar() && key.Tag() != "!" && key.Scalar() == "<<";
 }
 
@@ -122,37 +122,35 @@ namespace {
 constexpr int kMaxMergeDepth = 8;
 constexpr int kMaxMergedMaps = 64;
 
-bool hasMergeKey(const YAML::Node& map) {
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    YAML::Node k = it->first;
-    if (isMergeKey(k)) return true;
-  }
+bool hasMergeKey(const YamlNode& map) {
+  for (size_t i = 0; i < map.size(); ++i)
+    if (isMergeKey(map.key(i))) return true;
   return false;
 }
 
 // `budget` bounds the mappings visited: merge keys can reference the same anchor many times over
 // and nest ("<<: [*a, *a, ...]" at every level), which would otherwise grow exponentially.
-void collectEntries(const YAML::Node& map, std::vector<MapEntry>& out, std::set<std::string>& seen,
-                    int depth, int& budget) {
+void collectEntries(const YamlNode& map, std::vector<MapEntry>& out,
+                    std::set<std::string_view>& seen, int depth, int& budget) {
   if (--budget < 0) return;
-  std::vector<YAML::Node> merges;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    YAML::Node k = it->first;
+  std::vector<YamlNode> merges;
+  for (size_t i = 0; i < map.size(); ++i) {
+    YamlNode k = map.key(i);
     if (isMergeKey(k)) {
-      merges.push_back(it->second);
+      merges.push_back(map.value(i));
       continue;
     }
-    if (k.IsScalar() && !seen.insert(k.Scalar()).second) continue;  // overridden
-    out.push_back(MapEntry{k, it->second});
+    if (k.IsScalar() && !seen.emplace(k.Scalar()).second) continue;  // overridden
+    out.push_back(MapEntry{k, map.value(i)});
   }
   if (depth >= kMaxMergeDepth) return;
-  for (const YAML::Node& m : merges) {
+  for (const YamlNode& m : merges) {
     // "<<: *a" merges one mapping, "<<: [*a, *b]" several, earlier ones taking precedence.
     if (m.IsMap()) {
       collectEntries(m, out, seen, depth + 1, budget);
     } else if (m.IsSequence()) {
-      for (auto it = m.begin(); it != m.end(); ++it) {
-        YAML::Node item = *it;
+      for (size_t i = 0; i < m.size(); ++i) {
+        YamlNode item = m.item(i);
         if (item.IsMap()) collectEntries(item, out, seen, depth + 1, budget);
       }
     }
@@ -160,25 +158,25 @@ void collectEntries(const YAML::Node& map, std::vector<MapEntry>& out, std::set<
 }
 }  // namespace
 
-std::vector<MapEntry> mapEntries(const YAML::Node& map) {
+std::vector<MapEntry> mapEntries(const YamlNode& map) {
   std::vector<MapEntry> out;
   if (!map.IsMap()) return out;
   if (!hasMergeKey(map)) {
-    for (auto it = map.begin(); it != map.end(); ++it)
-      out.push_back(MapEntry{it->first, it->second});
+    out.reserve(map.size());
+    for (size_t i = 0; i < map.size(); ++i) out.push_back(MapEntry{map.key(i), map.value(i)});
     return out;
   }
-  std::set<std::string> seen;
+  std::set<std::string_view> seen;
   int budget = kMaxMergedMaps;
   collectEntries(map, out, seen, 0, budget);
   return out;
 }
 
-ScalarKind classifyScalar(const YAML::Node& n) {
+ScalarKind classifyScalar(const YamlNode& n) {
   if (!n.IsDefined() || n.IsNull()) return ScalarKind::kNull;
   if (!n.IsScalar()) return ScalarKind::kString;
-  const std::string& tag = n.Tag();
-  const std::string& s = text(n);
+  std::string_view tag = n.Tag();
+  std::string_view s = text(n);
   if (tag == "!" || tag == "tag:yaml.org,2002:str" || tag == "tag:yaml.org,2002:binary")
     return ScalarKind::kString;
   if (tag == "tag:yaml.org,2002:int") return ScalarKind::kInt;
@@ -232,7 +230,7 @@ void Decoder::fail(int line, std::string path, std::string message) {
   errors_.push_back(std::move(e));
 }
 
-int Decoder::lineOf(const YAML::Node& n, int fallback) const {
+int Decoder::lineOf(const YamlNode& n, int fallback) const {
   if (!n.IsDefined() || n.IsNull()) return fallback;
   int l = n.Mark().line;
   if (l < 0) return fallback;
@@ -253,12 +251,12 @@ V Decoder::field(const V& parent, std::string_view key) const {
   std::string path = parent.path.empty() ? std::string(key) : parent.path + "." + std::string(key);
   if (parent.has() && parent.n.IsMap()) {
     bool merges = false;
-    for (auto it = parent.n.begin(); it != parent.n.end(); ++it) {
-      YAML::Node k = it->first;
+    for (size_t i = 0; i < parent.n.size(); ++i) {
+      YamlNode k = parent.n.key(i);
       if (isMergeKey(k)) {
         merges = true;
       } else if (k.IsScalar() && k.Scalar() == key) {
-        return V{it->second, std::move(path), lineOf(k, parent.line)};
+        return V{parent.n.value(i), std::move(path), lineOf(k, parent.line)};
       }
     }
     if (merges) {
@@ -269,21 +267,22 @@ V Decoder::field(const V& parent, std::string_view key) const {
       }
     }
   }
-  return V{YAML::Node(), std::move(path), parent.line};
+  return V{YamlNode(), std::move(path), parent.line};
 }
 
 void Decoder::noDuplicates(const V& parent) {
   if (!parent.has() || !parent.n.IsMap()) return;
-  std::set<std::string> seen;
-  for (auto it = parent.n.begin(); it != parent.n.end(); ++it) {
-    YAML::Node k = it->first;
+  std::set<std::string_view> seen;
+  for (size_t i = 0; i < parent.n.size(); ++i) {
+    YamlNode k = parent.n.key(i);
     if (!k.IsScalar()) {
       fail(lineOf(k, parent.line), parent.path, "mapping keys must be strings");
       continue;
     }
-    const std::string& name = k.Scalar();
+    std::string_view name = k.Scalar();
     if (!seen.insert(name).second) {
-      fail(lineOf(k, parent.line), parent.path.empty() ? name : parent.path + "." + name,
+      fail(lineOf(k, parent.line),
+           parent.path.empty() ? std::string(name) : parent.path + "." + std::string(name),
            "duplicate field");
     }
   }
@@ -291,24 +290,26 @@ void Decoder::noDuplicates(const V& parent) {
 
 void Decoder::strict(const V& parent, std::initializer_list<std::string_view> known) {
   if (!parent.has() || !parent.n.IsMap()) return;
-  std::set<std::string> seen;
+  std::set<std::string_view> seen;
   bool has_merges = false;
-  for (auto it = parent.n.begin(); it != parent.n.end(); ++it) {
-    YAML::Node k = it->first;
+  for (size_t i = 0; i < parent.n.size(); ++i) {
+    YamlNode k = parent.n.key(i);
     if (!k.IsScalar()) {
       fail(lineOf(k, parent.line), parent.path, "mapping keys must be strings");
       continue;
     }
-    const std::string& name = k.Scalar();
+    std::string_view name = k.Scalar();
     // The field's path only when there is something to report (most keys are fine).
-    auto path = [&] { return parent.path.empty() ? name : parent.path + "." + name; };
+    auto path = [&] {
+      return parent.path.empty() ? std::string(name) : parent.path + "." + std::string(name);
+    };
     if (isMergeKey(k)) {
       has_merges = true;
-      YAML::Node m = it->second;
+      YamlNode m = parent.n.value(i);
       bool ok = m.IsMap();
       if (m.IsSequence()) {
         ok = true;
-        for (auto mi = m.begin(); mi != m.end(); ++mi) ok = ok && YAML::Node(*mi).IsMap();
+        for (size_t j = 0; j < m.size(); ++j) ok = ok && m.item(j).IsMap();
       }
       if (!ok) fail(lineOf(k, parent.line), path(), "a merge key (<<) must refer to mappings");
       continue;
@@ -324,9 +325,10 @@ void Decoder::strict(const V& parent, std::initializer_list<std::string_view> kn
   // Keys brought in by merge keys obey the same schema.
   for (const MapEntry& e : mapEntries(parent.n)) {
     if (!e.key.IsScalar() || seen.count(e.key.Scalar())) continue;
-    const std::string& name = e.key.Scalar();
+    std::string_view name = e.key.Scalar();
     if (std::find(known.begin(), known.end(), name) == known.end()) {
-      fail(lineOf(e.key, parent.line), parent.path.empty() ? name : parent.path + "." + name,
+      fail(lineOf(e.key, parent.line),
+           parent.path.empty() ? std::string(name) : parent.path + "." + std::string(name),
            "unknown field");
     }
   }
@@ -350,7 +352,7 @@ std::optional<std::string> Decoder::str(const V& v, const StrSpec& spec) {
     fail(v, fmt::format("Invalid value: \"{}\": must be of type string{}", typeName(v.n), hint));
     return std::nullopt;
   }
-  const std::string& s = text(v.n);
+  std::string_view s = text(v.n);
   bool ok = true;
   if (!spec.enum_values.empty()) {
     if (std::find(spec.enum_values.begin(), spec.enum_values.end(), s) == spec.enum_values.end()) {
@@ -376,7 +378,7 @@ std::optional<std::string> Decoder::str(const V& v, const StrSpec& spec) {
     ok = false;
   }
   if (!ok) return std::nullopt;
-  return s;
+  return std::string(s);
 }
 
 std::optional<int64_t> Decoder::integer(const V& v, std::optional<int64_t> min,
@@ -405,7 +407,7 @@ std::optional<bool> Decoder::boolean(const V& v) {
     fail(v, fmt::format("Invalid value: \"{}\": must be of type boolean", typeName(v.n)));
     return std::nullopt;
   }
-  const std::string& s = text(v.n);
+  std::string_view s = text(v.n);
   return anyOf(s, {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"});
 }
 
@@ -425,9 +427,10 @@ std::vector<V> Decoder::list(const V& v, size_t min_items, size_t max_items) {
     fail(v, fmt::format("Invalid value: {}: should have at least {} items", size, min_items));
     return out;
   }
-  size_t i = 0;
-  for (auto it = v.n.begin(); it != v.n.end(); ++it, ++i) {
-    out.push_back(V{*it, fmt::format("{}[{}]", v.path, i), lineOf(*it, v.line)});
+  out.reserve(size);
+  for (size_t i = 0; i < size; ++i) {
+    YamlNode item = v.n.item(i);
+    out.push_back(V{item, fmt::format("{}[{}]", v.path, i), lineOf(item, v.line)});
   }
   return out;
 }
@@ -499,15 +502,14 @@ uint64_t mix(uint64_t h, std::string_view s) {
 }
 }  // namespace
 
-std::optional<uint64_t> canonicalHash(const YAML::Node& n, uint64_t seed, size_t& budget,
-                                      int depth) {
+std::optional<uint64_t> canonicalHash(const YamlNode& n, uint64_t seed, size_t& budget, int depth) {
   // Real manifests nest a few dozen levels at most; an alias cycle (`a: &a [*a]`) nests forever.
   if (budget == 0 || depth > kMaxHashDepth) return std::nullopt;
   --budget;
   uint64_t h = seed;
   if (!n.IsDefined() || n.IsNull()) return mix(h, "n");
   switch (n.Type()) {
-    case YAML::NodeType::Scalar: {
+    case YamlType::kScalar: {
       ScalarKind k = classifyScalar(n);
       std::string normalized = n.Scalar();
       if (k == ScalarKind::kInt) {
@@ -516,20 +518,18 @@ std::optional<uint64_t> canonicalHash(const YAML::Node& n, uint64_t seed, size_t
       h = mix(h, std::string(1, "NBIFS"[static_cast<int>(k)]));
       return mix(h, normalized);
     }
-    case YAML::NodeType::Sequence: {
+    case YamlType::kSequence: {
       h = mix(h, "[");
-      for (auto it = n.begin(); it != n.end(); ++it) {
-        auto c = canonicalHash(*it, h, budget, depth + 1);
+      for (size_t i = 0; i < n.size(); ++i) {
+        auto c = canonicalHash(n.item(i), h, budget, depth + 1);
         if (!c) return std::nullopt;
         h = *c;
       }
       return mix(h, "]");
     }
-    case YAML::NodeType::Map: {
-      // Sort (key, position) pairs, never the nodes: assigning a YAML::Node rebinds the node it
-      // came from and would rewrite the document.
-      std::vector<std::pair<std::string, size_t>> keys;
-      std::vector<YAML::Node> values;
+    case YamlType::kMap: {
+      std::vector<std::pair<std::string_view, size_t>> keys;
+      std::vector<YamlNode> values;
       for (const MapEntry& e : mapEntries(n)) {
         if (!e.key.IsScalar()) continue;
         keys.emplace_back(e.key.Scalar(), values.size());
@@ -538,7 +538,7 @@ std::optional<uint64_t> canonicalHash(const YAML::Node& n, uint64_t seed, size_t
       std::sort(keys.begin(), keys.end());
       h = mix(h, "{");
       for (const auto& [k, idx] : keys) {
-        const YAML::Node& val = values[idx];
+        const YamlNode& val = values[idx];
         if (!val.IsDefined() || val.IsNull()) continue;  // null == absent
         h = mix(h, k);
         auto c = canonicalHash(val, h, budget, depth + 1);

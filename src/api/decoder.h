@@ -1,10 +1,8 @@
-// Internal to src/api: a schema-checking reader over yaml-cpp nodes. Every accessor validates what
-// the OpenAPI schema of the CRD (or the core API's validation) would check for that field, and
-// records a ValidationError with the file line of the offending field and its JSON path. It never
-// throws: yaml-cpp accessors that can throw are only called after a type check.
+// Internal to src/api: a schema-checking reader over YAML nodes (yaml_tree.h). Every accessor
+// validates what the OpenAPI schema of the CRD (or the core API's validation) would check for that
+// field, and records a ValidationError with the file line of the offending field and its JSON path.
+// It never throws.
 #pragma once
-
-#include <yaml-cpp/yaml.h>
 
 #include <cstdint>
 #include <initializer_list>
@@ -15,19 +13,18 @@
 #include <vector>
 
 #include "api/parse.h"
+#include "api/yaml_tree.h"
 
 namespace gantry::api::detail {
 
 // A value at a JSON path. `n` is a null node when the field is absent.
-// Never assigned: yaml-cpp's Node::operator= rebinds the node it was copied from, which would
-// rewrite the document being decoded; V is only ever constructed.
 struct V {
-  YAML::Node n;
+  YamlNode n;
   std::string path;
   int line = 0;  // 1-based line in the file of the field's key (or of the list item)
   bool has() const { return n.IsDefined() && !n.IsNull(); }
 
-  V(YAML::Node node, std::string p, int l) : n(std::move(node)), path(std::move(p)), line(l) {}
+  V(YamlNode node, std::string p, int l) : n(std::move(node)), path(std::move(p)), line(l) {}
   V(const V&) = default;
   V(V&&) = default;
   V& operator=(const V&) = delete;
@@ -46,17 +43,17 @@ struct StrSpec {
 // How a plain (unquoted) YAML scalar resolves, the way sigs.k8s.io/yaml (go-yaml v2, YAML 1.1
 // resolution) turns a manifest into JSON before the API server sees it.
 enum class ScalarKind { kNull, kBool, kInt, kFloat, kString };
-ScalarKind classifyScalar(const YAML::Node& n);
+ScalarKind classifyScalar(const YamlNode& n);
 
 // A mapping's entries as go-yaml (and so kubectl) sees them: YAML merge keys ("<<: *anchor", or a
-// list of anchors) expanded, explicit keys overriding merged ones. yaml-cpp keeps "<<" as an
+// list of anchors) expanded, explicit keys overriding merged ones. the parser keeps "<<" as an
 // ordinary key. Entries whose key is not a scalar are returned as they are.
 struct MapEntry {
-  YAML::Node key;
-  YAML::Node value;
+  YamlNode key;
+  YamlNode value;
 };
-std::vector<MapEntry> mapEntries(const YAML::Node& map);
-bool isMergeKey(const YAML::Node& key);
+std::vector<MapEntry> mapEntries(const YamlNode& map);
+bool isMergeKey(const YamlNode& key);
 
 // True when `s` matches the RE2 `pattern` somewhere (OpenAPI/CEL `matches` semantics).
 bool patternMatches(const char* pattern, std::string_view s);
@@ -80,7 +77,7 @@ class Decoder {
   void setObject(std::string object) { object_ = std::move(object); }
 
   // The root of a document.
-  V root(const YAML::Node& n, int line) const { return V{n, "", line}; }
+  V root(const YamlNode& n, int line) const { return V{n, "", line}; }
 
   // Mappings. `object` checks the type (absent is fine and returns false).
   bool object(const V& v);
@@ -110,7 +107,7 @@ class Decoder {
   // A set-typed list of strings (x-kubernetes-list-type=set): duplicates rejected.
   std::vector<std::string> strSet(const V& v, const StrSpec& item, size_t max_items);
 
-  int lineOf(const YAML::Node& n, int fallback) const;
+  int lineOf(const YamlNode& n, int fallback) const;
 
  private:
   const std::string& file_;
@@ -147,7 +144,7 @@ extern const StrSpec kAnyKey;
 // Canonical 64-bit fingerprint of a YAML subtree: mapping keys sorted, scalars typed as the JSON
 // conversion would type them. `budget` bounds the number of nodes visited (alias bombs) and the
 // depth is bounded too (alias cycles); returns nullopt when either limit is hit.
-std::optional<uint64_t> canonicalHash(const YAML::Node& n, uint64_t seed, size_t& budget,
+std::optional<uint64_t> canonicalHash(const YamlNode& n, uint64_t seed, size_t& budget,
                                       int depth = 0);
 
 }  // namespace gantry::api::detail

@@ -3,7 +3,6 @@
 #include "api/parse.h"
 
 #include <spdlog/spdlog.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <exception>
@@ -14,6 +13,7 @@
 
 #include "api/decoder.h"
 #include "api/kinds.h"
+#include "api/yaml_tree.h"
 
 namespace gantry::api {
 
@@ -31,6 +31,7 @@ namespace {
 
 using detail::Decoder;
 using detail::V;
+using detail::YamlNode;
 namespace specs = detail::specs;
 
 constexpr const char* kGatewayGroup = "gateway.networking.k8s.io";
@@ -71,22 +72,20 @@ const std::vector<KindInfo>& kindTable() {
 }
 
 // Raw peek at a scalar child, without validation (for naming the object in messages).
-std::string peek(const YAML::Node& map, std::string_view key) {
+std::string peek(const YamlNode& map, std::string_view key) {
   if (!map.IsMap()) return "";
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == key) {
-      return it->second.IsScalar() ? it->second.Scalar() : "";
-    }
+  for (size_t i = 0; i < map.size(); ++i) {
+    if (map.key(i).IsScalar() && map.key(i).Scalar() == key) return map.value(i).Scalar();
   }
   return "";
 }
 
-YAML::Node child(const YAML::Node& map, std::string_view key) {
-  if (!map.IsMap()) return YAML::Node();
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
+YamlNode child(const YamlNode& map, std::string_view key) {
+  if (!map.IsMap()) return YamlNode();
+  for (size_t i = 0; i < map.size(); ++i) {
+    if (map.key(i).IsScalar() && map.key(i).Scalar() == key) return map.value(i);
   }
-  return YAML::Node();
+  return YamlNode();
 }
 
 bool isRfc3339(const std::string& s) {
@@ -202,9 +201,9 @@ struct DocRef {
   int line_offset;  // file line of the document's line 0
 };
 
-void parseObject(const YAML::Node& node, const DocRef& doc, ParseResult& out, int list_depth);
+void parseObject(const YamlNode& node, const DocRef& doc, ParseResult& out, int list_depth);
 
-void parseList(const YAML::Node& node, const DocRef& doc, ParseResult& out, int list_depth,
+void parseList(const YamlNode& node, const DocRef& doc, ParseResult& out, int list_depth,
                int line) {
   Decoder d(doc.file, "List", line, doc.line_offset, out.errors);
   V root{node, "", line};
@@ -229,7 +228,7 @@ void finish(Decoder& d, T& obj, std::vector<T>& into, F&& decode) {
   if (!d.failed()) into.push_back(std::move(obj));
 }
 
-void parseObject(const YAML::Node& node, const DocRef& doc, ParseResult& out, int list_depth) {
+void parseObject(const YamlNode& node, const DocRef& doc, ParseResult& out, int list_depth) {
   int line = node.Mark().line >= 0 ? node.Mark().line + doc.line_offset : doc.line_offset;
   if (!node.IsMap()) {
     Decoder d(doc.file, "", line, doc.line_offset, out.errors);
@@ -376,7 +375,7 @@ bool isDocumentEnd(std::string_view line) {
 }
 
 // Splits a stream at "---" lines (and after "..." lines) so that a syntax error in one document
-// does not hide the others (yaml-cpp's LoadAll gives up on the whole stream at the first error).
+// does not hide the others; used when the stream does not parse as a whole.
 std::vector<Piece> splitDocuments(std::string_view content) {
   if (content.starts_with("\xEF\xBB\xBF")) content.remove_prefix(3);  // UTF-8 BOM
   std::vector<Piece> pieces;
@@ -418,68 +417,91 @@ bool hasContent(std::string_view text) {
   return false;
 }
 
-void parsePiece(const SourceFile& file, const Piece& piece, ParseResult& out) {
-  // One document per piece (splitDocuments cuts at every "---" and after every "..."), read with
-  // Load rather than LoadAll: yaml-cpp 0.7's LoadAll never returns on a stray ',' at document
-  // level (it keeps producing empty documents until memory runs out), and Load also skips the
-  // cost of a second pass.
-  YAML::Node doc;
+void syntaxError(const SourceFile& file, int line, std::string_view message, ParseResult& out) {
+  ValidationError err;
+  err.file = file.path;
+  err.line = line;
+  err.message = fmt::format("invalid YAML: {}", message);
+  out.errors.push_back(std::move(err));
+}
+
+// Decodes one document's objects. Catch-all: nothing from a manifest may take the control plane
+// down. The decoders do not throw by construction; this guards against allocation failure.
+void parseDocument(const SourceFile& file, const YamlNode& root, const DocRef& ref, int line,
+                   ParseResult& out) {
+  size_t errors_before = out.errors.size();
   try {
-    doc = YAML::Load(piece.text);
-  } catch (const YAML::Exception& e) {
-    ValidationError err;
-    err.file = file.path;
-    err.line = piece.first_line + (e.mark.line >= 0 ? e.mark.line : 0);
-    err.message = fmt::format("invalid YAML: {}", e.msg);
-    out.errors.push_back(std::move(err));
-    return;
+    parseObject(root, ref, out, 0);
   } catch (const std::exception& e) {
+    out.errors.resize(errors_before);
     ValidationError err;
     err.file = file.path;
-    err.line = piece.first_line;
-    err.message = fmt::format("invalid YAML: {}", e.what());
+    err.line = line;
+    err.message = fmt::format("internal error while parsing: {}", e.what());
     out.errors.push_back(std::move(err));
+  } catch (...) {
+    out.errors.resize(errors_before);
+    ValidationError err;
+    err.file = file.path;
+    err.line = line;
+    err.message = "internal error while parsing";
+    out.errors.push_back(std::move(err));
+  }
+}
+
+// One piece of a file that did not parse as a whole (splitDocuments): at most one document.
+void parsePiece(const SourceFile& file, const Piece& piece, ParseResult& out) {
+  detail::YamlStream stream;
+  bool ok = false;
+  try {
+    ok = stream.parse(piece.text);
+  } catch (const std::exception& e) {
+    syntaxError(file, piece.first_line, e.what(), out);
     return;
   }
-  if (!doc.IsDefined() || doc.IsNull()) {
-    // Empty document, or text yaml-cpp read as nothing (such as a lone ',').
-    if (hasContent(piece.text)) {
-      ValidationError err;
-      err.file = file.path;
-      err.line = piece.first_line;
-      err.message = "invalid YAML: no document could be read";
-      out.errors.push_back(std::move(err));
-    }
+  if (!ok) {
+    syntaxError(file, piece.first_line + stream.error().line, stream.error().message, out);
     return;
   }
+  bool any = false;
   DocRef ref{file.path, piece.first_line};
-  parseObject(doc, ref, out, 0);
+  for (const auto& doc : stream.documents()) {
+    if (doc.root.IsNull()) continue;  // empty document
+    any = true;
+    parseDocument(file, doc.root, ref, piece.first_line, out);
+  }
+  if (!any && hasContent(piece.text)) {
+    syntaxError(file, piece.first_line, "no document could be read", out);
+  }
 }
 
 }  // namespace
 
 void parseFile(const SourceFile& file, ParseResult& out) {
-  for (const Piece& piece : splitDocuments(file.content)) {
-    // Catch-all: nothing from a manifest may take the control plane down. The decoders do not
-    // throw by construction; this guards against yaml-cpp surprises and allocation failure.
-    size_t errors_before = out.errors.size();
+  std::string_view content = file.content;
+  if (content.starts_with("\xEF\xBB\xBF")) content.remove_prefix(3);  // UTF-8 BOM
+  // The common case: the whole stream parses, and its documents are decoded in order. Lines of
+  // the whole-stream parse are 0-based file lines, hence the offset of 1.
+  {
+    detail::YamlStream stream;
+    bool ok = false;
     try {
-      parsePiece(file, piece, out);
-    } catch (const std::exception& e) {
-      out.errors.resize(errors_before);
-      ValidationError err;
-      err.file = file.path;
-      err.line = piece.first_line;
-      err.message = fmt::format("internal error while parsing: {}", e.what());
-      out.errors.push_back(std::move(err));
-    } catch (...) {
-      ValidationError err;
-      err.file = file.path;
-      err.line = piece.first_line;
-      err.message = "internal error while parsing";
-      out.errors.push_back(std::move(err));
+      ok = stream.parse(content);
+    } catch (const std::exception&) {
+      ok = false;
+    }
+    if (ok) {
+      DocRef ref{file.path, 1};
+      for (const auto& doc : stream.documents()) {
+        if (doc.root.IsNull()) continue;  // empty document
+        parseDocument(file, doc.root, ref, doc.line + 1, out);
+      }
+      return;
     }
   }
+  // A syntax error somewhere: read document by document, so that the error is reported in its
+  // own document and the other documents still count.
+  for (const Piece& piece : splitDocuments(content)) parsePiece(file, piece, out);
 }
 
 ParseResult parseFiles(const std::vector<SourceFile>& files) {

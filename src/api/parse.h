@@ -3,7 +3,7 @@
 // Validation equals what the API server would reject with the published CRDs: OpenAPI schema
 // limits and the CEL rules of the Go types. An invalid object is reported with file, line, object
 // and field, and left out of the ObjectSet; it never affects other objects. Unknown kinds are
-// skipped with a debug log. Never throws (yaml-cpp and simdjson errors are caught here).
+// skipped with a debug log. Never throws (parser errors are caught here).
 //
 // What "as the API server would" means here, in detail:
 // - Gateway API kinds are checked against the v1.6 CRDs (experimental channel, a superset of

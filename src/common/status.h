@@ -2,7 +2,7 @@
 //
 // Data plane: parsers and per-request code return result enums or Status, never throw.
 // Control plane: a failure is a Status that becomes a Gateway API condition or a validation
-// message; libraries that throw (yaml-cpp) are wrapped at the boundary.
+// message; libraries that throw are wrapped at the boundary.
 #pragma once
 
 #include <cassert>

@@ -353,7 +353,7 @@ TEST(ParseFile, StrayCommaDoesNotExhaustMemory) {
 }
 
 TEST(ParseFile, MergeKeysAreExpanded) {
-  // go-yaml (kubectl) resolves YAML merge keys; yaml-cpp does not, so the decoder does.
+  // go-yaml (kubectl) resolves YAML merge keys; the YAML parser does not, so the decoder does.
   auto r = parseText(R"(apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: m, labels: {<<: {team: a}, app: web}}
@@ -398,6 +398,33 @@ spec:
   auto start = std::chrono::steady_clock::now();
   r = parseText(y);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(ParseFile, InvalidUtf8IsAnErrorOnItsLine) {
+  // Also the input on which libfyaml 0.7.12 would loop forever (a reserved directive followed
+  // by an invalid byte): refused before the parser sees it.
+  auto r = parseText("%a \x80\n");
+  ASSERT_EQ(r.errors.size(), 1u) << errorsToString(r);
+  EXPECT_NE(r.errors[0].message.find("invalid UTF-8"), std::string::npos);
+  r = parseText(std::string(kRouteA) + "---\napiVersion: v1\nkind: Secret\n# caf\xe9\n---\n" +
+                kRouteA);
+  ASSERT_EQ(r.errors.size(), 1u) << errorsToString(r);
+  EXPECT_NE(r.errors[0].message.find("invalid UTF-8"), std::string::npos);
+  EXPECT_EQ(r.objects.http_routes.size(), 2u);
+  // Well-formed multi-byte text is fine.
+  r = parseText(
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: \"caf\xc3\xa9 "
+      "\xf0\x9f\x99\x82\"}\n");
+  EXPECT_TRUE(r.errors.empty()) << errorsToString(r);
+  ASSERT_EQ(r.objects.config_maps.size(), 1u);
+  EXPECT_EQ(r.objects.config_maps[0].data.at("k"), "caf\xc3\xa9 \xf0\x9f\x99\x82");
+}
+
+TEST(ParseFile, UnclosedBracketIsReportedOnItsLastLine) {
+  auto r = parseText("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: [a, b\n\n\n");
+  ASSERT_EQ(r.errors.size(), 1u) << errorsToString(r);
+  EXPECT_NE(r.errors[0].message.find("invalid YAML"), std::string::npos);
+  EXPECT_EQ(r.errors[0].line, 4);
 }
 
 TEST(ParseFile, NeverThrowsOnGarbage) {
