@@ -22,6 +22,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import crd_cases as casegen  # noqa: E402
@@ -130,13 +132,55 @@ def json_lines(doc) -> dict[str, tuple[int, int]]:
     return lines
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def yaml_text(doc) -> str:
+    # Block style, keys in order; PyYAML quotes every string that YAML 1.1 would resolve to
+    # another type, as kubectl users must.
+    return yaml.dump(doc, Dumper=_Dumper, default_flow_style=False, sort_keys=False, width=1 << 20)
+
+
+def yaml_lines(text: str) -> dict[str, tuple[int, int]]:
+    """JSON path -> 1-based (first, last) lines of its value, from the composed YAML: a mapping
+    value starts at its key's line, a list item at its "- "."""
+    lines: dict[str, tuple[int, int]] = {}
+
+    def walk(node, path: str, first: int) -> None:
+        last = node.end_mark.line + 1
+        if node.end_mark.column == 0 and last > first:
+            last -= 1  # a block collection ends at the start of the next line
+        lines[path] = (first, last)
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                walk(v, f"{path}.{k.value}" if path else k.value, k.start_mark.line + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                walk(v, f"{path}[{i}]", v.start_mark.line + 1)
+
+    root = yaml.compose(text, Loader=_Loader)
+    walk(root, "", 1)
+    return lines
+
+
+def write_manifest(path: Path, doc, as_yaml: bool) -> dict[str, tuple[int, int]] | None:
+    """Writes doc as YAML or JSON; returns its line map for YAML (JSON's is computed on demand)."""
+    if as_yaml:
+        text = yaml_text(doc)
+        path.with_suffix(".yaml").write_text(text)
+        return yaml_lines(text)
+    path.with_suffix(".json").write_text(json.dumps(doc, indent=1) + "\n")
+    return None
+
+
 def run(gantry: str, keep: str | None = None) -> Report:
     crd_docs = crds.load("experimental")
     all_cases = casegen.all_cases(crd_docs)
     rep = Report(all_cases)
     tmp = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="gantry-crd-"))
     tmp.mkdir(parents=True, exist_ok=True)
-    for old in tmp.glob("*.json"):
+    for old in [*tmp.glob("*.json"), *tmp.glob("*.yaml")]:
         old.unlink()
     valid_files: dict[str, str] = {}  # canonical JSON -> file name
     case_valid: dict[int, str] = {}
@@ -153,15 +197,18 @@ def run(gantry: str, keep: str | None = None) -> Report:
         v["metadata"]["name"] = "base"
         key = json.dumps(v, sort_keys=True)
         if key not in valid_files:
-            name = f"valid-{len(valid_files):05d}.json"
+            # Every other manifest is YAML: both of gantry's input formats go through the check.
+            n = len(valid_files)
+            suffix = ".yaml" if n % 2 else ".json"
             v = json.loads(key)
-            v["metadata"]["name"] = f"valid-{len(valid_files)}"
-            (tmp / name).write_text(json.dumps(v, indent=1) + "\n")
-            valid_files[key] = name
+            v["metadata"]["name"] = f"valid-{n}"
+            write_manifest(tmp / f"valid-{n:05d}", v, suffix == ".yaml")
+            valid_files[key] = f"valid-{n:05d}{suffix}"
         case_valid[c.id] = valid_files[key]
         if c.invalid is not None:
             c.invalid["metadata"]["name"] = f"case-{c.id}"
-            (tmp / f"case-{c.id:05d}.json").write_text(json.dumps(c.invalid, indent=1) + "\n")
+            c.extra["file"] = f"case-{c.id:05d}" + (".yaml" if c.id % 2 else ".json")
+            c.extra["lines"] = write_manifest(tmp / f"case-{c.id:05d}", c.invalid, c.id % 2 == 1)
     proc = subprocess.run([gantry, "validate", str(tmp)], capture_output=True, text=True,
                           timeout=300)
     if proc.returncode not in (0, 1) or "problem" not in proc.stdout and \
@@ -178,12 +225,12 @@ def run(gantry: str, keep: str | None = None) -> Report:
             continue
         if c.invalid is None:
             continue  # "accepted": the valid object is the whole check
-        got = field_errors(errors.get(f"case-{c.id:05d}.json", []))
+        got = field_errors(errors.get(c.extra["file"], []))
         if not got:
-            rep.failures.append((c, f"accepted ({tmp / f'case-{c.id:05d}.json'})"))
+            rep.failures.append((c, f"accepted ({tmp / c.extra['file']})"))
             continue
         hits = [e for e in got if e.path == c.expect_path and re.search(c.expect_message, e.message)]
-        where = tmp / f"case-{c.id:05d}.json"
+        where = tmp / c.extra["file"]
         if not hits:
             shown = [(e.path, e.message) for e in got[:3]]
             rep.failures.append(
@@ -195,7 +242,8 @@ def run(gantry: str, keep: str | None = None) -> Report:
         name = c.invalid["metadata"]["name"]
         want_object = f"{c.kind} {ns}/{name}" if ns else f"{c.kind} {name}"
         # A rule on a map or list may point at the offending entry inside it.
-        span = json_lines(c.invalid).get(c.expect_path)
+        line_map = c.extra["lines"] or json_lines(c.invalid)
+        span = line_map.get(c.expect_path)
         want_line = None if span is None else span[0]
         in_span = (lambda ln: ln == span[0]) if span is None or c.constraint != "cel" else \
             (lambda ln: span[0] <= ln <= span[1])
