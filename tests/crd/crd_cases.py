@@ -66,6 +66,21 @@ PATH_EXAMPLES: list[tuple[str, Callable[[], Any]]] = [
 NON_MATCHING = ["-", " ", "a b", "UPPER_case!", "%zz", "*", "a..b", "\u00e9"]
 
 
+# Strings tried against every distinct pattern: the CRD's own regex (Python re, which agrees with
+# RE2 on these patterns) is the oracle for whether each must be accepted, so a pattern copied
+# wrongly into gantry shows up even where the first non-matching candidate above would not.
+PATTERN_CORPUS = [
+    "a", "A", "0", "a1", "-a", "a-", "a-b", "a_b", "A_b", "a.b", "a..b", ".a", "a.", "a.b.c",
+    "*", "**", "*.a.com", "*a.com", "a.*.com", "*.", "a b", "a\tb", " a", "a ", "a/b",
+    "example.com/x", "example.com/", "/a", "//a", "a:b", "1s", "100ms", "1h2m3s4ms", "123456s",
+    "1d", "1.5s", "http://a.com", "https://a.com:8080", "https://a.com:", "http://*.a.com",
+    "http://a.com/x", "HTTP://a.com", "spiffe://a/b", "IPAddress", "Hostname", "NamedAddress",
+    "example.com/My-Type", "a.b/c%20d", "GET", "X-Header", "x\u007f", "\u00e9", "Service",
+    "v1", "A1-b", "System", "example.com/ca", "a" * 63, "a" * 64, "a" * 63 + "." + "b" * 63,
+    "%2F", "/a%2fb", "!#$%&'*+-.^_`|~",
+]
+
+
 def pattern_re(p: str) -> re.Pattern:
     # Go RE2 syntax as used by these CRDs is accepted by Python's re, once \x60 (backquote) is
     # spelled the Python way (it already is) and (?i) is at the start of a group or pattern.
@@ -294,6 +309,8 @@ def constraints(schema: dict, segs: list):
     for c in ("oneOf", "anyOf", "not", "allOf"):
         if c in schema:
             yield segs, c, schema[c], schema
+    if "pattern" in schema:
+        yield segs, "pattern-corpus", schema["pattern"], schema
     if segs:
         # Beyond the constraint keywords: the field's JSON type, unknown fields in objects with
         # declared properties (kubectl's default --validate=strict), and that the field, once
@@ -464,6 +481,21 @@ def build_cases(kind: str, version: str, openapi: dict, group: str) -> list[Case
                 case.invalid = doc
                 case.expect_path = path_str(segs) + suffix
                 case.expect_message = message
+            elif c == "pattern-corpus":
+                # Expanded into one case per corpus string by build_cases' caller (see below).
+                good = gen.materialize(doc, segs)
+                case.valid = copy.deepcopy(doc)
+                lo, hi = schema.get("minLength", 0), schema.get("maxLength", 1 << 30)
+                subs = []
+                for text in PATTERN_CORPUS:
+                    if not lo <= len(text) <= hi or text == good:
+                        continue
+                    sub = copy.deepcopy(doc)
+                    set_at(sub, segs, text)
+                    subs.append((text, sub, not matches(detail, text)))
+                case.extra["corpus"] = subs
+                case.expect_path = path_str(segs)
+                case.expect_message = r"should match"
             elif c == "type":
                 gen.materialize(doc, segs)
                 case.valid = copy.deepcopy(doc)
@@ -518,6 +550,28 @@ def all_cases(crds: dict[str, dict]) -> list[Case]:
             if not v.get("served"):
                 continue
             out.extend(build_cases(kind, v["name"], v["schema"]["openAPIV3Schema"], group))
+    out = expand_corpus(out)
     for i, c in enumerate(out):
         c.id = i
+    return out
+
+
+def expand_corpus(cases: list[Case]) -> list[Case]:
+    """One case per corpus string for each distinct (pattern, field name): the same pattern on
+    fields of another name may be checked by different code in gantry."""
+    out: list[Case] = []
+    seen: set = set()
+    for c in cases:
+        if c.constraint != "pattern-corpus":
+            out.append(c)
+            continue
+        key = (c.detail, c.where.split(".")[-1])
+        if key in seen or "corpus" not in c.extra:
+            continue
+        seen.add(key)
+        for text, sub, must_reject in c.extra["corpus"]:
+            out.append(Case(c.kind, c.version, "pattern-corpus", c.where, f"{text!r}",
+                            valid=c.valid, invalid=sub, expect_path=c.expect_path,
+                            expect_message=c.expect_message,
+                            extra={"expect_absent": not must_reject}))
     return out
