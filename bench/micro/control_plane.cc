@@ -122,6 +122,18 @@ void BM_TranslateAgain(benchmark::State& state) {  // what each change does
 }
 BENCHMARK(BM_TranslateAgain)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The first translation as the controller runs it: traced, and the delta state built from it
+// (compare with BM_TranslateFirst: what start-up pays for later deltas).
+void BM_TranslateFirstIncremental(benchmark::State& state) {
+  auto objects = providerObjects();
+  const auto o = options();
+  for (auto _ : state) {
+    controlplane::IncrementalTranslator inc;
+    benchmark::DoNotOptimize(inc.translate(*objects, o, nullptr, 1));
+  }
+}
+BENCHMARK(BM_TranslateFirstIncremental)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // What a one-route change costs on the controller's path (IncrementalTranslator): the objects
 // alternate between two sets that differ in one HTTPRoute's hostname, so every iteration is a
 // delta (re-translate one route, splice it into the previous snapshot and statuses).

@@ -176,6 +176,8 @@ struct PendingStatuses {
   std::vector<api::ObjectStatus> fresh;  // the new versions', sorted by namespace/name
   std::unordered_set<std::string> gone;  // previous versions ("HTTPRoute/ns/name")
   std::vector<std::pair<uint32_t, uint32_t>> minus, plus;
+  bool policies = false;  // BackendTLSPolicy statuses replaced by `policy_statuses`
+  std::vector<api::ObjectStatus> policy_statuses;
 };
 
 std::shared_ptr<const std::vector<api::ObjectStatus>> buildStatuses(PendingStatuses& ps) {
@@ -204,7 +206,15 @@ std::shared_ptr<const std::vector<api::ObjectStatus>> buildStatuses(PendingStatu
       statuses->push_back(prev[i++]);
     }
   }
-  statuses->insert(statuses->end(), prev.begin() + ps.prev_e, prev.end());
+  for (size_t k = ps.prev_e; k < prev.size(); ++k) {
+    if (ps.policies && prev[k].kind == "BackendTLSPolicy") continue;
+    statuses->push_back(prev[k]);
+  }
+  if (ps.policies) {
+    // Their ancestors are the Gateways whose routes use their Services: recomputed with the
+    // changed routes (they come last, sorted by namespace/name, in translate()'s result).
+    for (auto& p : ps.policy_statuses) statuses->push_back(std::move(p));
+  }
   return statuses;
 }
 
@@ -216,6 +226,7 @@ struct IncrementalTranslator::State {
     std::string created, ns, name;
     std::vector<uint32_t> counted, reached;
     std::vector<std::string> backends;
+    std::vector<std::pair<std::string, std::string>> service_gateways;
     RouteOrder order() const { return {created, ns, name}; }
   };
 
@@ -225,6 +236,8 @@ struct IncrementalTranslator::State {
   std::unordered_map<std::string, Route> by_route;  // by ir::Rule::route ("HTTPRoute/ns/name")
   std::vector<internal::TraceListener> listeners;
   std::unordered_map<std::string, uint32_t> backend_refs;  // ir::Backend name -> routes using it
+  // (Service, Gateway) -> routes of that Gateway using that Service (BackendTLSPolicy ancestors).
+  std::map<std::pair<std::string, std::string>, uint32_t> service_gateway_refs;
   std::shared_ptr<const ir::Snapshot> snapshot;
   std::shared_ptr<const std::vector<api::ObjectStatus>> statuses;  // null while `pending`
   std::optional<PendingStatuses> pending;
@@ -255,7 +268,6 @@ namespace {
 std::string ineligible(const api::ObjectSet& objects) {
   if (!objects.keys_unique) return "keys not known to be unique";
   if (!objects.grpc_routes.empty()) return "GRPCRoutes present";
-  if (!objects.backend_tls_policies.empty()) return "BackendTLSPolicies present";
   for (const auto& g : objects.gateways)
     if (g.backend_client_certificate_ref) return "a Gateway has a backend client certificate";
   return "";
@@ -326,9 +338,12 @@ IncrementalResult IncrementalTranslator::full(
     sr.reached = std::move(tr.reached);
     for (auto& b : tr.backends) ++st->backend_refs[b];
     sr.backends = std::move(tr.backends);
+    for (auto& p : tr.service_gateways) ++st->service_gateway_refs[p];
+    sr.service_gateways = std::move(tr.service_gateways);
     st->by_route.emplace(routeKey(m), std::move(sr));
   }
   for (const auto& b : trace.other_backends) ++st->backend_refs[b];
+  for (const auto& p : trace.other_service_gateways) ++st->service_gateway_refs[p];
   st->listeners = std::move(trace.listeners);
   st->snapshot = out.snapshot;
   st->statuses = out.statuses;
@@ -408,6 +423,19 @@ bool IncrementalTranslator::delta(
   const std::vector<api::ObjectStatus>& prev = *previous;
   const auto [prev_b, prev_e] = httpRouteRange(prev);
   std::vector<api::ObjectStatus> prev_subset(prev.begin(), prev.begin() + prev_b);
+  const bool policies = !objects.backend_tls_policies.empty();
+  // BackendTLSPolicy statuses: the (Service, Gateway) pairs of every route but the changed ones
+  // (their new versions add their own), and the policies' previous statuses.
+  std::vector<std::pair<std::string, std::string>> other_pairs;
+  if (policies) {
+    auto refs = st.service_gateway_refs;
+    for (const State::Route* r : removed)
+      for (const auto& p : r->service_gateways) --refs[p];
+    for (const auto& [p, n] : refs)
+      if (n > 0) other_pairs.push_back(p);
+    for (size_t k = prev_e; k < prev.size(); ++k)
+      if (prev[k].kind == "BackendTLSPolicy") prev_subset.push_back(prev[k]);
+  }
   for (size_t i : changed_new) {
     const api::ObjectMeta& m = routes[i].metadata;
     auto it = std::lower_bound(
@@ -417,8 +445,8 @@ bool IncrementalTranslator::delta(
       prev_subset.push_back(*it);
   }
   internal::TranslateTrace trace;
-  TranslateResult part =
-      internal::translateTraced(objects, options, prev_subset, trace, &changed_new);
+  TranslateResult part = internal::translateTraced(objects, options, prev_subset, trace,
+                                                   &changed_new, policies ? &other_pairs : nullptr);
   if (trace.listeners.size() != st.listeners.size()) {
     reason = "listeners differ";
     return false;
@@ -479,6 +507,10 @@ bool IncrementalTranslator::delta(
     auto [part_b, part_e] = httpRouteRange(part.statuses);
     ps.fresh.assign(std::make_move_iterator(part.statuses.begin() + part_b),
                     std::make_move_iterator(part.statuses.begin() + part_e));
+    ps.policies = policies;
+    for (size_t k = part_e; k < part.statuses.size(); ++k)
+      if (part.statuses[k].kind == "BackendTLSPolicy")
+        ps.policy_statuses.push_back(std::move(part.statuses[k]));
   }
 
   // 4. Backends, reference-counted by the routes that resolved them.
@@ -486,6 +518,11 @@ bool IncrementalTranslator::delta(
     for (const auto& b : r->backends) --st.backend_refs[b];
   for (const auto& tr : trace.http_routes)
     for (const auto& b : tr.backends) ++st.backend_refs[b];
+  for (const State::Route* r : removed)
+    for (const auto& p : r->service_gateways) --st.service_gateway_refs[p];
+  for (const auto& tr : trace.http_routes)
+    for (const auto& p : tr.service_gateways) ++st.service_gateway_refs[p];
+  std::erase_if(st.service_gateway_refs, [](const auto& e) { return e.second == 0; });
 
   // 5. The snapshot: unaffected listeners copied, affected ones spliced.
   std::vector<std::pair<uint32_t, uint32_t>> affected;
@@ -682,6 +719,7 @@ bool IncrementalTranslator::delta(
     sr.counted = std::move(tr.counted);
     sr.reached = std::move(tr.reached);
     sr.backends = std::move(tr.backends);
+    sr.service_gateways = std::move(tr.service_gateways);
     st.by_route.insert_or_assign(fresh[k].key, std::move(sr));
   }
   st.routes.resize(routes.size());

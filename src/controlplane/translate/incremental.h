@@ -14,9 +14,10 @@
 //    parser's fingerprint of the spec; 0 = unknown -> full translation). HTTPRoutes are compared
 //    the same way, position by position: a route whose fingerprint or position changed is removed
 //    and translated again;
-//  - no GRPCRoute (HTTPRoute/GRPCRoute hostname conflicts are decided across routes), no
-//    BackendTLSPolicy (its ancestors are the Gateways whose routes use its Service), no Gateway
-//    with spec.tls.backend.clientCertificateRef (per-Gateway backend variants), unique keys;
+//  - no GRPCRoute (HTTPRoute/GRPCRoute hostname conflicts are decided across routes), no Gateway
+//    with spec.tls.backend.clientCertificateRef (per-Gateway backend variants), unique keys.
+//    (BackendTLSPolicy statuses, whose ancestors are the Gateways whose routes use a Service,
+//    are recomputed from reference counts of (Service, Gateway) pairs);
 //  - at most a quarter of the routes changed (beyond that a full translation is cheaper).
 // tests/unit/controlplane/incremental_test.cc checks delta == translate() (IR JSON and every
 // status) over thousands of random worlds and edits.

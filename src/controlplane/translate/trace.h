@@ -27,21 +27,28 @@ struct TraceRoute {
   std::vector<uint32_t> counted;      // listeners (indices into listeners) it counts on
   std::vector<uint32_t> reached;      // programmed listeners that got its rules and entries
   std::vector<std::string> backends;  // ir::Backend names it resolved (repeats possible)
+  // (Service "<ns>/<name>", Gateway "<ns>/<name>"): its accepted parents use the Service
+  // (BackendTLSPolicy ancestors).
+  std::vector<std::pair<std::string, std::string>> service_gateways;
 };
 
 struct TranslateTrace {
   std::vector<TraceListener> listeners;
   std::vector<TraceRoute> http_routes;      // the HTTPRoutes translated, in objects order
   std::vector<std::string> other_backends;  // backends resolved by GRPCRoutes and L4 routes
+  std::vector<std::pair<std::string, std::string>> other_service_gateways;  // theirs
 };
 
 // translate() that also fills `trace`. With `only_http_routes` (ascending indices into
 // objects.http_routes) only those HTTPRoutes are translated, and no GRPCRoute or L4 route: the
-// result then holds their statuses, rules and entries, and every non-route status as usual.
-// The objects must have unique keys (api::ObjectSet::keys_unique).
-TranslateResult translateTraced(const api::ObjectSet& objects, const TranslateOptions& options,
-                                const std::vector<api::ObjectStatus>& previous,
-                                TranslateTrace& trace,
-                                const std::vector<size_t>* only_http_routes = nullptr);
+// result then holds their statuses, rules and entries, and every non-route status as usual;
+// `extra_service_gateways` adds the other routes' (Service, Gateway) pairs, so that the
+// BackendTLSPolicy statuses are those of the whole set. The objects must have unique keys
+// (api::ObjectSet::keys_unique).
+TranslateResult translateTraced(
+    const api::ObjectSet& objects, const TranslateOptions& options,
+    const std::vector<api::ObjectStatus>& previous, TranslateTrace& trace,
+    const std::vector<size_t>* only_http_routes = nullptr,
+    const std::vector<std::pair<std::string, std::string>>* extra_service_gateways = nullptr);
 
 }  // namespace gantry::controlplane::internal

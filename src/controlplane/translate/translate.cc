@@ -497,9 +497,13 @@ class Translator {
 
   TranslateResult run();
   // Tracing for the incremental translator (trace.h); `only_http`: translate only those routes.
-  void trace(internal::TranslateTrace* t, const std::vector<size_t>* only_http) {
+  // `extra_service_gateways`: (Service, Gateway) pairs of the routes not translated, for the
+  // BackendTLSPolicy ancestors.
+  void trace(internal::TranslateTrace* t, const std::vector<size_t>* only_http,
+             const std::vector<std::pair<std::string, std::string>>* extra_service_gateways) {
     trace_ = t;
     only_http_ = only_http;
+    extra_service_gateways_ = extra_service_gateways;
   }
 
  private:
@@ -580,6 +584,17 @@ class Translator {
   const std::vector<size_t>* only_http_ = nullptr;
   internal::TraceRoute* trace_route_ = nullptr;         // the HTTPRoute being translated
   std::vector<std::string>* trace_backends_ = nullptr;  // where resolved backends are noted
+  const std::vector<std::pair<std::string, std::string>>* extra_service_gateways_ = nullptr;
+
+  // A route of Gateway g uses Service svc ("<ns>/<name>"): g is an ancestor of its policies.
+  void noteServiceGateway(const std::string& svc, const GatewayCtx& g) {
+    std::string gw = key(g.gw->metadata.namespace_, g.gw->metadata.name);
+    if (trace_) {
+      (trace_route_ ? trace_route_->service_gateways : trace_->other_service_gateways)
+          .emplace_back(svc, gw);
+    }
+    service_gateways_[svc].insert(std::move(gw));
+  }
 };
 
 void Translator::indexObjects() {
@@ -2073,9 +2088,7 @@ void Translator::httpRoute(const api::HttpRoute& route, RouteCtx& rc,
   writeRouteStatus(rc, parents, ref_problem, rule_problem, all_invalid, partially);
   for (auto& pe : parents)
     if (pe.accepted)
-      for (const auto& s : services)
-        service_gateways_[s].insert(
-            key(pe.gateway->gw->metadata.namespace_, pe.gateway->gw->metadata.name));
+      for (const auto& s : services) noteServiceGateway(s, *pe.gateway);
   addHttpRouteToListeners(rc, parents, rules, matches);
   if (trace_route_) {
     for (const auto& pe : parents) {
@@ -2203,9 +2216,7 @@ void Translator::grpcRoute(const api::GrpcRoute& route, RouteCtx& rc,
   writeRouteStatus(rc, parents, ref_problem, rule_problem, all_invalid, partially);
   for (auto& pe : parents)
     if (pe.accepted)
-      for (const auto& s : services)
-        service_gateways_[s].insert(
-            key(pe.gateway->gw->metadata.namespace_, pe.gateway->gw->metadata.name));
+      for (const auto& s : services) noteServiceGateway(s, *pe.gateway);
   addHttpRouteToListeners(rc, parents, rules, matches, &grpc_keys);
 }
 
@@ -2229,9 +2240,7 @@ void Translator::l4Route(const api::L4Route& route, RouteCtx& rc) {
   const std::string name = route.kind + "/" + key(route.metadata.namespace_, route.metadata.name);
   for (auto& pe : parents) {
     if (!pe.accepted) continue;
-    for (const auto& s : services)
-      service_gateways_[s].insert(
-          key(pe.gateway->gw->metadata.namespace_, pe.gateway->gw->metadata.name));
+    for (const auto& s : services) noteServiceGateway(s, *pe.gateway);
     for (auto& a : pe.attachments) {
       ListenerCtx& l = *a.listener;
       if (!l.programmed()) continue;
@@ -2874,6 +2883,8 @@ TranslateResult Translator::run() {
   for (auto& [rank, s] : kept) result_.statuses.push_back(std::move(*s));
   {
     std::vector<api::ObjectStatus> pol;
+    if (extra_service_gateways_)
+      for (const auto& [svc, gw] : *extra_service_gateways_) service_gateways_[svc].insert(gw);
     backendTlsPolicyStatus(objs_, opts_, service_gateways_, policy_winner_, config_maps_, secrets_,
                            services_, pol);
     std::sort(pol.begin(), pol.end(), [](const auto& a, const auto& b) {
@@ -2952,13 +2963,14 @@ TranslateResult translate(const api::ObjectSet& objects, const TranslateOptions&
 
 namespace internal {
 
-TranslateResult translateTraced(const api::ObjectSet& objects, const TranslateOptions& options,
-                                const std::vector<api::ObjectStatus>& previous,
-                                TranslateTrace& trace,
-                                const std::vector<size_t>* only_http_routes) {
+TranslateResult translateTraced(
+    const api::ObjectSet& objects, const TranslateOptions& options,
+    const std::vector<api::ObjectStatus>& previous, TranslateTrace& trace,
+    const std::vector<size_t>* only_http_routes,
+    const std::vector<std::pair<std::string, std::string>>* extra_service_gateways) {
   trace = TranslateTrace{};
   Translator t(objects, options, previous);
-  t.trace(&trace, only_http_routes);
+  t.trace(&trace, only_http_routes, extra_service_gateways);
   return t.run();
 }
 

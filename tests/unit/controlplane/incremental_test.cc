@@ -136,6 +136,27 @@ class World {
     }
     if (chance(50))
       o.reference_grants.push_back(referenceGrant("app", "HTTPRoute", "team", "Service"));
+    // BackendTLSPolicies: their status lists the Gateways whose routes use the target Service.
+    int policies = chance(40) ? n(1, 3) : 0;
+    for (int p = 0; p < policies; ++p) {
+      api::BackendTlsPolicy pol;
+      const std::string ns = pick(rng_, nss_);
+      pol.metadata = meta(ns, "pol" + std::to_string(p));
+      pol.target_refs.push_back({"", "Service", "svc" + std::to_string(n(0, 1)), std::nullopt});
+      api::ObjectReference ca;
+      ca.kind = "ConfigMap";
+      ca.name = chance(80) ? "ca" : "no-ca";
+      pol.ca_certificate_refs.push_back(ca);
+      pol.hostname = "backend.example.com";
+      o.backend_tls_policies.push_back(pol);
+      if (std::none_of(o.config_maps.begin(), o.config_maps.end(),
+                       [&](const api::ConfigMap& c) { return c.metadata.namespace_ == ns; })) {
+        api::ConfigMap cm;
+        cm.metadata = meta(ns, "ca");
+        cm.data["ca.crt"] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        o.config_maps.push_back(cm);
+      }
+    }
     if (chance(30)) {
       o.l4_routes.push_back(
           l4Route("TCPRoute", "infra", "tcp", {parent("gw0", "infra")}, {backend("svc0", 80)}));
@@ -239,6 +260,8 @@ class World {
     stamp(o.services);
     stamp(o.endpoint_slices);
     stamp(o.secrets);
+    stamp(o.config_maps);
+    stamp(o.backend_tls_policies);
   }
 
   // One batch of route edits, as a file change would bring (sometimes something else too).
@@ -319,8 +342,8 @@ void check(uint32_t seed, int steps, size_t& deltas, size_t& fulls) {
     ASSERT_EQ(dump(*got.statuses), dump(want.statuses))
         << "seed " << seed << " step " << step << " incremental " << got.incremental;
     if (step > 0 && routes_only) {
-      // Only routes changed and the worlds hold no GRPCRoute, BackendTLSPolicy or client
-      // certificate: every such step must be a delta.
+      // Only routes changed and the worlds hold no GRPCRoute or client certificate: every such
+      // step must be a delta.
       EXPECT_TRUE(got.incremental)
           << "seed " << seed << " step " << step << ": " << got.full_reason;
     }
