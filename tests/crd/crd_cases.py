@@ -183,12 +183,9 @@ class Gen:
                     v[key] = f"n{i}-{v[key]}" if "." in v[key] else f"{v[key]}{i}"
             if isinstance(v.get("port"), int):
                 v["port"] = v["port"] + i
-            if isinstance(v.get("value"), str) and "value" not in ("",):
-                if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", v["value"]):
-                    v["value"] = f"10.0.{i // 256}.{i % 256}"
-            if isinstance(v.get("type"), str) and "name" not in v and "port" not in v:
-                # Filters and such: same item repeated is fine for a maxItems check.
-                pass
+            if isinstance(v.get("value"), str) and re.fullmatch(r"\d+\.\d+\.\d+\.\d+", v["value"]):
+                v["value"] = f"10.0.{i // 256}.{i % 256}"
+            # Other objects (filters...) stay identical: enough for an item-count check.
         elif isinstance(v, str):
             if v.startswith("/"):
                 v = f"/p{i}"
@@ -196,8 +193,6 @@ class Gen:
                 v = f"h{i}.example.com"
             elif "enum" in schema:
                 v = schema["enum"][i % len(schema["enum"])]
-            elif re.fullmatch(r"[A-Za-z][-A-Za-z0-9]*", v):
-                v = f"{v}{i}"
             else:
                 v = f"{v}{i}"
         elif isinstance(v, int):
