@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEB_BUILD=(build-essential g++ cmake ninja-build pkg-config
-  libasio-dev libssl-dev libnghttp2-dev libhttp-parser-dev libre2-dev
+  libasio-dev libssl-dev libnghttp2-dev node-llhttp libre2-dev
   libfyaml-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
   libprotobuf-dev protobuf-compiler
   libgoogle-perftools-dev)  # tcmalloc_minimal: the allocator (CMake GANTRY_MALLOC)

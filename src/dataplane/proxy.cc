@@ -620,8 +620,8 @@ awaitable<bool> Conn::handleRequest() {
   Exchange x;
   const Options& opt = w_.options();
 
-  // 1. Read and parse the head (RFC 9112 2.2, 5; slowloris: header timeout). http-parser reads
-  // each byte once, as it arrives; Parser::feedHead adds the strict checks it lacks.
+  // 1. Read and parse the head (RFC 9112 2.2, 5; slowloris: header timeout). llhttp reads each
+  // byte once, as it arrives; Parser::feedHead adds the strict checks it lacks.
   setDeadline(opt.header_timeout_ms);
   http1::Parser& p = c.req;
   p.beginHead(HTTP_REQUEST, &c.req_headers, opt.max_request_header_bytes, opt.max_request_headers);
@@ -668,11 +668,11 @@ awaitable<bool> Conn::handleRequest() {
   ++w_.stats().requests;
   x.head_len = p.headLen();
 
-  // 2. What http-parser found.
+  // 2. What the parser found.
   if (p.major() != 1) co_return co_await sendLocal(x, 505, "http version not supported\n", true);
   x.http11 = p.minor() >= 1;
   x.keep_alive = p.keepAlive();
-  x.method = http_method_str(p.method());
+  x.method = p.methodName();
   x.is_head = p.method() == HTTP_HEAD;
   if (p.method() == HTTP_CONNECT) {
     co_return co_await sendLocal(x, 405, "method not allowed\n", true);

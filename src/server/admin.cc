@@ -1,6 +1,6 @@
 #include "server/admin.h"
 
-#include <http_parser.h>
+#include <llhttp.h>
 
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -228,14 +228,14 @@ struct ParseState {
   std::vector<Request> done;
 };
 
-int onUrl(http_parser* p, const char* at, size_t len) {
+int onUrl(llhttp_t* p, const char* at, size_t len) {
   static_cast<ParseState*>(p->data)->url.append(at, len);
   return 0;
 }
-int onMessageComplete(http_parser* p) {
+int onMessageComplete(llhttp_t* p) {
   auto* st = static_cast<ParseState*>(p->data);
-  st->done.push_back(Request{http_method_str(static_cast<http_method>(p->method)),
-                             std::move(st->url), http_should_keep_alive(p) != 0});
+  st->done.push_back(Request{llhttp_method_name(static_cast<llhttp_method_t>(p->method)),
+                             std::move(st->url), llhttp_should_keep_alive(p) != 0});
   st->url.clear();
   return 0;
 }
@@ -294,12 +294,12 @@ class AdminServerImpl : public AdminServer {
   }
 
   asio::awaitable<void> serve(tcp::socket sock) {
-    http_parser_settings settings;
-    http_parser_settings_init(&settings);
+    llhttp_settings_t settings;
+    llhttp_settings_init(&settings);
     settings.on_url = onUrl;
     settings.on_message_complete = onMessageComplete;
-    http_parser parser;
-    http_parser_init(&parser, HTTP_REQUEST);
+    llhttp_t parser;
+    llhttp_init(&parser, HTTP_REQUEST, &settings);
     ParseState st;
     parser.data = &st;
     char buf[8192];
@@ -307,8 +307,8 @@ class AdminServerImpl : public AdminServer {
       auto [ec, n] = co_await sock.async_read_some(
           asio::buffer(buf), asio::experimental::as_tuple(asio::use_awaitable));
       if (ec) co_return;
-      size_t parsed = http_parser_execute(&parser, &settings, buf, n);
-      if (parser.http_errno != HPE_OK || parsed != n) {
+      // Anything but HPE_OK (every byte parsed) is an error here, upgrades included.
+      if (llhttp_execute(&parser, buf, n) != HPE_OK) {
         // Named, not a temporary: g++ 12 destroys temporaries in a co_await expression twice.
         const Response bad{400, "text/plain", "bad request\n"};
         co_await write(sock, bad, false);

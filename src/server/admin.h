@@ -1,5 +1,5 @@
 // The admin API: a small loopback HTTP/1.1 server (own thread, own asio::io_context; requests
-// parsed with http-parser) that serves what the controller knows.
+// parsed with llhttp) that serves what the controller knows.
 //
 //   GET /status   {"items":[{apiVersion, kind, metadata:{name, namespace, generation},
 //                  status:{...}}]}: Kubernetes-shaped status of every object gantry writes status

@@ -1,7 +1,6 @@
 // Server: N workers (thread per core), snapshot distribution (RCU) and graceful shutdown.
 #include "server/server.h"
 
-#include <http_parser.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include <thread>
 #include <tuple>
 
+#include "dataplane/http1/parser.h"
 #include "dataplane/router/route_table.h"
 #include "dataplane/worker.h"
 
@@ -48,8 +48,9 @@ class ServerImpl final : public Server {
       shortest = std::min(shortest, o.upstream_response_timeout_ms);
     d.tick_ms = std::clamp<uint32_t>(shortest / 10, 10, 100);
     unsigned n = o.workers != 0 ? o.workers : std::max(1u, std::thread::hardware_concurrency());
-    // http-parser's own head limit is process-wide; ours (-> 431) must be the one that trips.
-    http_parser_set_max_header_size(std::max<uint32_t>(o.max_request_header_bytes * 2, 80 * 1024));
+    // The trailer section of a chunked body is bounded like a head (process-wide).
+    dataplane::http1::Parser::setMaxTrailerBytes(
+        std::max<uint32_t>(o.max_request_header_bytes * 2, 80 * 1024));
     for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<dataplane::Worker>(i, d));
     for (auto& w : workers_) threads_.emplace_back([wp = w.get()] { wp->run(); });
     reclaim_thread_ = std::thread([this] { reclaim_.run(); });

@@ -197,7 +197,7 @@ void buildAuthRequest(const ir::ExternalAuth& cfg, const AuthRequest& req, std::
 
 BodyPrefix::BodyPrefix(bool chunked, uint64_t content_length, size_t max)
     : max_(max), chunked_(chunked), content_length_(content_length), sink_(&body_, max) {
-  // A synthetic head with the client's framing puts http-parser in the right body state.
+  // A synthetic head with the client's framing puts llhttp in the right body state.
   parser_.reset(HTTP_REQUEST);
   std::string head =
       chunked ? "POST / HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"
@@ -232,9 +232,8 @@ int64_t BodyPrefix::size() const {
 
 void buildDenialResponse(const AuthResult& r, bool is_head, bool close, std::string* out) {
   out->clear();
-  const char* reason = http_status_str(static_cast<http_status>(r.status));
   out->append("HTTP/1.1 ").append(std::to_string(r.status)).push_back(' ');
-  out->append(reason == nullptr || reason[0] == '<' ? "Unknown" : reason).append("\r\n");
+  out->append(http1::reasonPhrase(r.status)).append("\r\n");
   for (const auto& [name, value] : r.headers) {
     if (http1::iequals(name, "date") || http1::iequals(name, "server")) continue;
     out->append(name).append(": ").append(value).append("\r\n");

@@ -84,7 +84,7 @@ struct AuthResult {
 };
 
 // ForwardBody for an HTTP/1.1 client: decodes the first `max` bytes of a request body from the
-// raw bytes as the client framed them (Content-Length or chunked), with http-parser, without
+// raw bytes as the client framed them (Content-Length or chunked), with llhttp, without
 // consuming them (the proxy forwards the raw bytes afterwards). Feed the raw bytes in order.
 class BodyPrefix {
  public:

@@ -5,22 +5,29 @@
 namespace gantry::dataplane::http1 {
 namespace {
 
-http_parser_settings makeSettings(http_data_cb url, http_data_cb field, http_data_cb value,
-                                  http_cb headers_complete, http_data_cb body,
-                                  http_cb message_complete) {
-  http_parser_settings s;
-  http_parser_settings_init(&s);
-  s.on_url = url;
-  s.on_header_field = field;
-  s.on_header_value = value;
-  s.on_headers_complete = headers_complete;
-  s.on_body = body;
-  s.on_message_complete = message_complete;
+// What a callback returns to stop llhttp on a check of ours (llhttp_execute returns it).
+constexpr int kStop = HPE_USER;
+
+// llhttp's default: its callbacks see every trailer byte; ours (Server sets it from the
+// request-header limit) bounds the copy in trailers_.
+uint32_t max_trailer_bytes = 80 * 1024;
+
+llhttp_settings_t makeSettings() {
+  llhttp_settings_t s;
+  llhttp_settings_init(&s);
+  s.on_url = &Parser::onUrl;
+  s.on_header_field = &Parser::onField;
+  s.on_header_value = &Parser::onValue;
+  s.on_headers_complete = &Parser::onHeadersComplete;
+  s.on_body = &Parser::onBody;
+  s.on_message_complete = &Parser::onMessageComplete;
   return s;
 }
 
-// Extends a view with a piece that directly follows it in memory (http-parser may split a token
-// at our feed boundary only; heads are fed whole, so this is a safety net).
+const llhttp_settings_t kSettings = makeSettings();
+
+// Extends a view with a piece that directly follows it in memory (llhttp splits a token only at
+// the end of the bytes it was given, when the rest arrives in a later read).
 void extend(std::string_view* v, const char* at, size_t len) {
   if (v->data() + v->size() == at) {
     *v = std::string_view(v->data(), v->size() + len);
@@ -29,8 +36,8 @@ void extend(std::string_view* v, const char* at, size_t len) {
   }
 }
 
-// Start-line octets (RFC 9112 3 and 4): a request line is printable ASCII (http-parser lets HTAB,
-// FF and non-ASCII through in the target, and anything where it expects "HTTP/"); a status line
+// Start-line octets (RFC 9112 3 and 4): a request line is printable ASCII (llhttp lets HTAB, FF
+// and non-ASCII through in the target); a status line
 // may also carry HTAB and obs-text in its reason phrase (RFC 9112 4: reason-phrase).
 constexpr bool requestLineOctet(unsigned char c) { return c >= 0x20 && c < 0x7f; }
 constexpr bool statusLineOctet(unsigned char c) { return (c >= 0x20 && c != 0x7f) || c == '\t'; }
@@ -41,12 +48,12 @@ void shift(std::string_view* v, ptrdiff_t delta) {
 
 }  // namespace
 
-static const http_parser_settings& settings();
+void Parser::setMaxTrailerBytes(uint32_t n) { max_trailer_bytes = n; }
 
 Parser::Parser() { reset(HTTP_REQUEST); }
 
-void Parser::reset(http_parser_type type) {
-  http_parser_init(&p_, type);
+void Parser::reset(llhttp_type_t type) {
+  llhttp_init(&p_, type, &kSettings);
   p_.data = this;
   headers_ = nullptr;
   sink_ = nullptr;
@@ -64,7 +71,7 @@ void Parser::reset(http_parser_type type) {
   incremental_ = false;
 }
 
-void Parser::beginHead(http_parser_type type, std::vector<Header>* headers, uint32_t max_bytes,
+void Parser::beginHead(llhttp_type_t type, std::vector<Header>* headers, uint32_t max_bytes,
                        uint32_t max_fields, bool head_request) {
   reset(type);
   headers_ = headers;
@@ -97,10 +104,10 @@ bool Parser::fieldLineOk(const Header& h) {
     head_error_ = "bare LF";
     return false;
   }
-  // http-parser ends a name only at ':', but lets SP into it (RFC 9112 5.1: no whitespace
-  // between field name and colon; a name is a token).
+  // llhttp (loose mode) ends a name only at ':', but lets SP into it (RFC 9112 5.1: no
+  // whitespace between field name and colon; a name is a token).
   const char* colon = n + h.name.size();
-  if (*colon != ':' || std::memchr(n, ' ', h.name.size()) != nullptr) {
+  if (h.name.empty() || *colon != ':' || std::memchr(n, ' ', h.name.size()) != nullptr) {
     head_error_ = "invalid field name";
     return false;
   }
@@ -110,8 +117,8 @@ bool Parser::fieldLineOk(const Header& h) {
     return false;
   }
   if (h.value.empty()) {
-    // http-parser points an empty value at the start of the next line: only OWS and a CRLF may
-    // lie between (it accepts a bare LF, or CR followed by anything, there).
+    // llhttp points an empty value at the start of the next line: only OWS and a CRLF may lie
+    // between.
     if (v - 2 <= colon || v[-2] != '\r' || v[-1] != '\n') {
       head_error_ = "bare LF";
       return false;
@@ -132,7 +139,8 @@ bool Parser::fieldLineOk(const Header& h) {
       return false;
     }
   }
-  // http-parser checks every value octet but the first (RFC 9110 5.5: field-vchar, obs-text).
+  // RFC 9110 5.5: a value starts with field-vchar or obs-text (llhttp checks the value octets
+  // too; this keeps the rule independent of how it skips leading whitespace).
   const auto first = static_cast<unsigned char>(v[0]);
   if (first <= 0x20 || first == 0x7f) {
     head_error_ = "invalid character in field value";
@@ -151,7 +159,7 @@ HeadStatus Parser::feedHead(const char* data, size_t len) {
   base_ = data;
   if (fed_ == start_line_) {
     // RFC 9112 2.2: at least one empty line (CRLF) before the start line SHOULD be ignored; we
-    // ignore up to 4, and never a bare LF or CR (http-parser would skip any number of either).
+    // ignore up to 4, and never a bare LF or CR (llhttp would skip any number of either).
     while (fed_ < len && (data[fed_] == '\r' || data[fed_] == '\n')) {
       if (data[fed_] == '\n') return headBad("bare LF");
       if (fed_ + 1 == len) break;  // the LF has not arrived yet
@@ -166,10 +174,19 @@ HeadStatus Parser::feedHead(const char* data, size_t len) {
   }
   if (fed_ < len) {
     in_head_ = true;
-    size_t n = http_parser_execute(&p_, &settings(), data + fed_, len - fed_);
+    const llhttp_errno_t e = llhttp_execute(&p_, data + fed_, len - fed_);
     in_head_ = false;
-    http_errno e = HTTP_PARSER_ERRNO(&p_);
-    if (e == HPE_PAUSED && head_complete_) return finishHead(data, fed_ + n);
+    if (e == HPE_PAUSED && head_complete_) {
+      return finishHead(data, static_cast<size_t>(llhttp_get_error_pos(&p_) - data));
+    }
+    if (e == HPE_PAUSED_H2_UPGRADE) {
+      // RFC 9113 3.4: the HTTP/2 client preface, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", which llhttp
+      // reads whole. Its first 18 bytes are a head of version 2.0 without fields: the caller
+      // answers it like any version other than 1.x.
+      head_len_ = static_cast<size_t>(llhttp_get_error_pos(&p_) - data) - 6;
+      fed_ = head_len_;
+      return HeadStatus::kComplete;
+    }
     if (e != HPE_OK) {
       failed_ = true;
       if (too_many_) {
@@ -177,11 +194,7 @@ HeadStatus Parser::feedHead(const char* data, size_t len) {
         return HeadStatus::kTooMany;
       }
       if (head_error_ != nullptr) return HeadStatus::kBad;  // a check in a callback
-      if (e == HPE_HEADER_OVERFLOW) {
-        head_error_ = "head too large";
-        return HeadStatus::kTooLarge;
-      }
-      return headBad(http_errno_description(e));
+      return headBad(llhttp_get_error_reason(&p_));
     }
     fed_ = len;
   }
@@ -192,14 +205,15 @@ HeadStatus Parser::feedHead(const char* data, size_t len) {
   return HeadStatus::kIncomplete;
 }
 
-// http-parser paused in onHeadersComplete with the head's final LF at data[lf], not consumed.
-HeadStatus Parser::finishHead(const char* data, size_t lf) {
-  // The head ends with CRLF CRLF: the last line's terminator and the empty line (http-parser
-  // also ends it on LF LF, CR LF LF, or CRLF CR followed by anything).
-  if (lf < start_line_ + 3 || std::memcmp(data + lf - 3, "\r\n\r\n", 4) != 0) {
+// llhttp paused in onHeadersComplete after the head's final LF: the head is data[0, end).
+HeadStatus Parser::finishHead(const char* data, size_t end) {
+  // The head ends with CRLF CRLF: the last line's terminator and the empty line (llhttp also
+  // ends it on a bare LF there).
+  if (end < start_line_ + 4 || std::memcmp(data + end - 4, "\r\n\r\n", 4) != 0) {
     return headBad("bare LF");
   }
-  head_len_ = lf + 1;
+  const size_t lf = end - 1;
+  head_len_ = end;
   if (head_len_ > max_bytes_) {
     head_error_ = "head too large";
     return HeadStatus::kTooLarge;
@@ -217,14 +231,14 @@ HeadStatus Parser::finishHead(const char* data, size_t lf) {
                              : "invalid character in status line");
     }
   }
-  // Let http-parser consume the LF: it ends a message without body here (or enters the body).
-  http_parser_pause(&p_, 0);
-  size_t n = http_parser_execute(&p_, &settings(), data + lf, 1);
-  http_errno e = HTTP_PARSER_ERRNO(&p_);
+  // Let llhttp go on from the end of the head, with no more bytes: it ends a message without body
+  // here (onMessageComplete), or waits at the start of the body.
+  llhttp_resume(&p_);
+  const llhttp_errno_t e = llhttp_execute(&p_, data + end, 0);
   fed_ = head_len_;
-  if (n != 1 || (e != HPE_OK && e != HPE_PAUSED)) {
+  if (e != HPE_OK && e != HPE_PAUSED) {
     failed_ = true;
-    return headBad(http_errno_description(e));
+    return headBad(llhttp_get_error_reason(&p_));
   }
   return HeadStatus::kComplete;
 }
@@ -234,13 +248,11 @@ bool Parser::parseHead(const char* data, size_t len, std::vector<Header>* header
   headers_->clear();
   in_head_ = true;
   skip_body_ = skip_body;
-  size_t n = http_parser_execute(&p_, &settings(), data, len);
+  const llhttp_errno_t e = llhttp_execute(&p_, data, len);
   in_head_ = false;
-  if (HTTP_PARSER_ERRNO(&p_) != HPE_OK && HTTP_PARSER_ERRNO(&p_) != HPE_PAUSED) {
-    failed_ = true;
-    return false;
-  }
-  if (n != len && !done_) {
+  // HPE_PAUSED: the message ended with its head (onMessageComplete), at its last byte or before
+  // bytes that belong to the next message.
+  if (e != HPE_OK && !(e == HPE_PAUSED && done_)) {
     failed_ = true;
     return false;
   }
@@ -250,42 +262,45 @@ bool Parser::parseHead(const char* data, size_t len, std::vector<Header>* header
 size_t Parser::feedBody(const char* data, size_t len, BodySink* sink) {
   if (done_ || failed_) return 0;
   sink_ = sink;
-  size_t n = http_parser_execute(&p_, &settings(), data, len);
+  const llhttp_errno_t e = llhttp_execute(&p_, data, len);
   sink_ = nullptr;
-  http_errno e = HTTP_PARSER_ERRNO(&p_);
-  if (e != HPE_OK && e != HPE_PAUSED) failed_ = true;
-  return n;
+  if (e == HPE_OK) return len;
+  if (e != HPE_PAUSED) failed_ = true;
+  // Paused at the end of the message (or stopped by an error): bytes consumed up to there.
+  return static_cast<size_t>(llhttp_get_error_pos(&p_) - data);
 }
 
 void Parser::feedEof(BodySink* sink) {
   if (done_ || failed_) return;
   sink_ = sink;
-  http_parser_execute(&p_, &settings(), nullptr, 0);
+  // Calls onMessageComplete when the body was delimited by the close (RFC 9112 6.3 item 8).
+  llhttp_finish(&p_);
   sink_ = nullptr;
   if (!done_) failed_ = true;
 }
 
 const char* Parser::error() const {
-  return http_errno_description(static_cast<http_errno>(p_.http_errno));
+  const char* r = llhttp_get_error_reason(&p_);
+  return r != nullptr ? r : llhttp_errno_name(llhttp_get_errno(&p_));
 }
 
-int Parser::onUrl(http_parser* p, const char* at, size_t len) {
+int Parser::onUrl(llhttp_t* p, const char* at, size_t len) {
   auto* self = static_cast<Parser*>(p->data);
   extend(&self->url_, at, len);
   return 0;
 }
 
-int Parser::onField(http_parser* p, const char* at, size_t len) {
+int Parser::onField(llhttp_t* p, const char* at, size_t len) {
   auto* self = static_cast<Parser*>(p->data);
   if (self->in_head_) {
     auto& h = *self->headers_;
     if (h.empty() || self->last_was_value_) {
       if (self->incremental_) {
         // The previous field line is complete now.
-        if (!h.empty() && !self->fieldLineOk(h.back())) return 1;
+        if (!h.empty() && !self->fieldLineOk(h.back())) return kStop;
         if (h.size() >= self->max_fields_) {
           self->too_many_ = true;
-          return 1;
+          return kStop;
         }
       }
       h.push_back(Header{std::string_view(at, len), {}});
@@ -298,78 +313,75 @@ int Parser::onField(http_parser* p, const char* at, size_t len) {
       if (!self->trailers_.empty()) self->trailers_.append("\r\n");
     }
     self->trailers_.append(at, len);
+    if (self->trailers_.size() > max_trailer_bytes) return kStop;
   }
   self->last_was_value_ = false;
   return 0;
 }
 
-int Parser::onValue(http_parser* p, const char* at, size_t len) {
+int Parser::onValue(llhttp_t* p, const char* at, size_t len) {
   auto* self = static_cast<Parser*>(p->data);
   if (self->in_head_) {
     auto& h = *self->headers_;
-    if (h.empty()) return 1;
+    if (h.empty()) return kStop;
     if (!self->last_was_value_) {
       h.back().value = std::string_view(at, len);
     } else if (self->incremental_ && h.back().value.data() + h.back().value.size() != at) {
       // Not the rest of a value split by a feed boundary: a continuation line. RFC 9112 5.2: a
       // server MUST reject obs-fold or replace it; we reject.
       self->head_error_ = "obs-fold";
-      return 1;
+      return kStop;
     } else {
       extend(&h.back().value, at, len);
     }
   } else {
     if (!self->last_was_value_) self->trailers_.append(": ");
     self->trailers_.append(at, len);
+    if (self->trailers_.size() > max_trailer_bytes) return kStop;
   }
   self->last_was_value_ = true;
   return 0;
 }
 
-int Parser::onHeadersComplete(http_parser* p) {
+int Parser::onHeadersComplete(llhttp_t* p) {
   auto* self = static_cast<Parser*>(p->data);
-  self->keep_alive_ = http_should_keep_alive(p) != 0;
-  self->has_cl_ = (p->flags & F_CONTENTLENGTH) != 0 && (p->flags & F_CHUNKED) == 0;
+  self->keep_alive_ = llhttp_should_keep_alive(p) != 0;
+  self->has_cl_ = (p->flags & F_CONTENT_LENGTH) != 0 && (p->flags & F_CHUNKED) == 0;
   self->cl_ = self->has_cl_ ? p->content_length : 0;
   self->last_was_value_ = false;
-  if (self->incremental_ && self->in_head_) {
-    if (p->type == HTTP_RESPONSE) {
-      // RFC 9112 6.3: no body after a HEAD request, nor in 1xx, 204 and 304 responses.
-      const unsigned s = p->status_code;
-      self->skip_body_ = self->head_request_ || (s >= 100 && s < 200) || s == 204 || s == 304;
-    }
-    // Stop at the final LF: finishHead() checks the head before the body is touched.
-    self->head_complete_ = true;
-    http_parser_pause(p, 1);
+  const bool stop = self->incremental_ && self->in_head_;
+  if (stop && p->type == HTTP_RESPONSE) {
+    // RFC 9112 6.3: no body after a HEAD request, nor in 1xx, 204 and 304 responses.
+    const unsigned s = p->status_code;
+    self->skip_body_ = self->head_request_ || (s >= 100 && s < 200) || s == 204 || s == 304;
   }
   if (self->skip_body_) {
     self->until_eof_ = false;
-    return 1;
+  } else {
+    self->until_eof_ = p->type == HTTP_RESPONSE && (p->flags & (F_CHUNKED | F_CONTENT_LENGTH)) == 0;
   }
-  self->until_eof_ = p->type == HTTP_RESPONSE && (p->flags & (F_CHUNKED | F_CONTENTLENGTH)) == 0;
-  return 0;
+  if (stop) {
+    // Stop after the final LF: finishHead() checks the head before the body is touched. Pausing
+    // cannot also say "no body" (return value 1), so set the flag that value would set.
+    if (self->skip_body_) p->flags |= F_SKIPBODY;
+    self->head_complete_ = true;
+    return HPE_PAUSED;
+  }
+  return self->skip_body_ ? 1 : 0;
 }
 
-int Parser::onBody(http_parser* p, const char* at, size_t len) {
+int Parser::onBody(llhttp_t* p, const char* at, size_t len) {
   auto* self = static_cast<Parser*>(p->data);
   if (self->sink_ != nullptr) self->sink_->onBody(at, len);
   return 0;
 }
 
-int Parser::onMessageComplete(http_parser* p) {
+int Parser::onMessageComplete(llhttp_t* p) {
   auto* self = static_cast<Parser*>(p->data);
   self->done_ = true;
   if (!self->trailers_.empty()) self->trailers_.append("\r\n");
   // Stop here: bytes after this belong to the next (pipelined) message.
-  http_parser_pause(p, 1);
-  return 0;
-}
-
-static const http_parser_settings& settings() {
-  static const http_parser_settings s =
-      makeSettings(&Parser::onUrl, &Parser::onField, &Parser::onValue, &Parser::onHeadersComplete,
-                   &Parser::onBody, &Parser::onMessageComplete);
-  return s;
+  return HPE_PAUSED;
 }
 
 }  // namespace gantry::dataplane::http1

@@ -1,9 +1,10 @@
-// Strict HTTP/1.1 syntax checks that run BEFORE and ALONGSIDE http-parser.
+// Strict HTTP/1.1 syntax checks that run BEFORE and ALONGSIDE the parser (llhttp, parser.h).
 //
-// http-parser (nodejs, 2.9) is deliberately lenient: it accepts bare LF line endings, obs-fold
-// continuation lines, and in chunked bodies it does not check the CRLF after chunk data. Each of
-// those is a request-smuggling vector when another hop parses strictly (RFC 9112 section 11.2).
-// So every header block and every chunked body is first checked here; http-parser then does the
+// llhttp in its loose mode is lenient where a proxy must not be: it accepts obs-fold
+// continuation lines, SP inside a field name and before the colon, HTAB and non-ASCII in the
+// request target. Each of those is a request-smuggling vector when another hop parses
+// differently (RFC 9112 section 11.2). So every header block and every chunked body read outside
+// Parser::feedHead (which makes these checks itself) is first checked here; llhttp then does the
 // actual parsing (field splitting, Content-Length arithmetic, chunk decoding) on bytes that are
 // known to be well-formed.
 //
@@ -55,7 +56,7 @@ class HeadScanner {
 };
 
 // Strict framing check of a chunked body (RFC 9112 7.1), run over the raw bytes in parallel with
-// http-parser. Rejects: non-hex or over-long chunk sizes, CTLs in extensions, anything but CRLF
+// llhttp. Rejects: non-hex or over-long chunk sizes, CTLs in extensions, anything but CRLF
 // after a chunk-size line or chunk data, bare LF, obs-fold or bad names in trailers.
 class ChunkedValidator {
  public:
@@ -117,5 +118,9 @@ inline bool iequals(std::string_view a, std::string_view b) {
 // True if the comma-separated list `value` contains `token` (case-insensitive, OWS trimmed).
 bool hasToken(std::string_view value, std::string_view token);
 std::string_view trimOws(std::string_view v);
+
+// The reason phrase for a status line (RFC 9112 4: informative only; RFC 9110 15's phrases),
+// "Unknown" for codes it does not name.
+const char* reasonPhrase(unsigned status);
 
 }  // namespace gantry::dataplane::http1

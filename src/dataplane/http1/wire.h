@@ -4,7 +4,6 @@
 #pragma once
 
 #include <arpa/inet.h>
-#include <http_parser.h>
 #include <netinet/in.h>
 
 #include <asio/ip/tcp.hpp>
@@ -36,13 +35,6 @@ inline void appendDec(std::string& s, uint64_t v) {
     v /= 10;
   } while (v != 0);
   while (n > 0) s.push_back(buf[--n]);
-}
-
-// The reason phrase for a status line (RFC 9112 4: informative only), "Unknown" for codes
-// http-parser does not name.
-inline const char* reasonPhrase(unsigned status) {
-  const char* r = http_status_str(static_cast<http_status>(status));
-  return (r == nullptr || r[0] == '<') ? "Unknown" : r;
 }
 
 // The peer's address as text (X-Forwarded-For), written into `buf`.

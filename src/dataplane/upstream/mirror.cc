@@ -212,7 +212,7 @@ bool toH2(std::string_view head, std::string_view framed, H2Request& req, std::s
   Collect sink(body);
   if (!p.done() && !framed.empty()) p.feedBody(framed.data(), framed.size(), &sink);
   if (p.failed()) return false;
-  req.method = http_method_str(p.method());
+  req.method = p.methodName();
   req.path = std::string(p.target());
   req.has_body = p.chunked() || (p.hasContentLength() && p.contentLength() > 0);
   for (const auto& h : headers) {

@@ -1,4 +1,4 @@
-// http-parser wrapper: head parsing over a pre-validated head, body feeding, pipelining stop.
+// llhttp wrapper: head parsing over a pre-validated head, body feeding, pipelining stop.
 #include "dataplane/http1/parser.h"
 
 #include <gtest/gtest.h>
