@@ -520,10 +520,16 @@ def build_cases(kind: str, version: str, openapi: dict, group: str) -> list[Case
                 if entry.violate is None:
                     case.skip_reason = entry.why_not or "not violable on create"
                     continue
+                base_doc = copy.deepcopy(doc)
                 node = gen.materialize(doc, segs)
                 case.valid = copy.deepcopy(doc)
                 entry.violate(node, Ctx(gen, schema, segs))
                 case.invalid = doc
+                for k, accept in enumerate(entry.accept):
+                    near = copy.deepcopy(base_doc)
+                    accept(gen.materialize(near, segs), Ctx(gen, schema, segs))
+                    cases.append(Case(kind, version, "cel-near-miss", where,
+                                      f"{msg} (near miss {k + 1})", valid=near))
                 case.expect_path = path_str(segs) + (detail.get("fieldPath") or "")
                 # The API server reports a CEL failure as field.Invalid(path, <schema type>, msg).
                 case.expect_message = re.escape(

@@ -27,6 +27,9 @@ class Entry:
     repair: Fn = None
     select: Fn = None
     why_not: str = ""
+    # Near misses: mutations after which the rule still holds, so the object must be accepted
+    # (the edges of each rule: defaults, absent versus empty, the exact limit).
+    accept: tuple = ()
 
 
 FIELD_OF = {
@@ -102,8 +105,12 @@ def _star_alone(valid_other: str) -> Entry:
     return Entry(lambda node, ctx: replace(node, ["*", valid_other]))
 
 
-def _path_value(value: str, type_: str = "PathPrefix") -> Entry:
-    return Entry(lambda node, ctx: replace(node, {"type": type_, "value": value}))
+def _path_value(value: str, type_: str = "PathPrefix", accept: tuple = ()) -> Entry:
+    return Entry(lambda node, ctx: replace(node, {"type": type_, "value": value}),
+                 accept=tuple((lambda v: lambda node, ctx: replace(
+                     node, {"type": "PathPrefix", "value": v}))(v) for v in accept) + (
+                     lambda node, ctx: replace(node, {"type": "RegularExpression",
+                                                      "value": value}),))
 
 
 def _modifier(t: str, f: str, other_t: str, other_f: str) -> tuple[Entry, Entry]:
@@ -230,6 +237,15 @@ def _listener_name_violate(node, ctx):
     node.append(l2)
 
 
+def _listener_combo_other_hostname(node, ctx):
+    # Same port and protocol, one listener with a hostname and one without: distinct.
+    node[0].pop("hostname", None)
+    l2 = copy.deepcopy(node[0])
+    l2["name"] = "other"
+    l2["hostname"] = "b.example.com"
+    node.append(l2)
+
+
 def _listener_combo_violate(node, ctx):
     l2 = copy.deepcopy(node[0])
     l2["name"] = "other"
@@ -259,7 +275,16 @@ def _parent_refs(unique: bool):
         else:
             replace(node, [{"name": "gw"}, {"name": "gw", "sectionName": "a"}])
 
-    return Entry(violate)
+    accept = (
+        # Another namespace is another parent; "" is the same as absent.
+        lambda n, c: replace(n, [{"name": "gw"}, {"name": "gw", "namespace": "other"}]),
+        lambda n, c: replace(n, [{"name": "gw", "sectionName": "a"},
+                                 {"name": "gw", "sectionName": "b"}]),
+        lambda n, c: replace(n, [{"name": "gw", "port": 80}, {"name": "gw", "port": 443}]),
+        lambda n, c: replace(n, [{"name": "gw", "sectionName": "a", "port": 80},
+                                 {"name": "gw", "sectionName": "a", "port": 443}]),
+    )
+    return Entry(violate, accept=accept)
 
 
 def _target_refs(unique: bool):
@@ -285,6 +310,12 @@ def _too_many_matches(node, ctx):
                            for i in range(64)]
         rules.append(rule)
     replace(node, rules)
+
+
+def _exactly_128_matches(node, ctx):
+    # The rule's expression is "<= 128".
+    _too_many_matches(node, ctx)
+    del node[2]
 
 
 def _rule_names_violate(node, ctx):
@@ -390,7 +421,10 @@ TABLE: dict[str, Entry] = {
                                                            "value": "example.com"}])),
     "Hostname value must be empty or contain only valid characters (matching "
     r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$)":
-        Entry(lambda n, c: replace(n, {"type": "Hostname", "value": "-bad-"})),
+        Entry(lambda n, c: replace(n, {"type": "Hostname", "value": "-bad-"}),
+              accept=(lambda n, c: replace(n, {"type": "Hostname"}),
+                      lambda n, c: replace(n, {"type": "Hostname", "value": "*.example.com"}),
+                      lambda n, c: replace(n, {"type": "NamedAddress", "value": "-anything-"}))),
     "Annotation keys must be in the form of an optional DNS subdomain prefix followed by a "
     "required name segment of up to 63 characters.": _map_key("Bad Key"),
     "If specified, the annotation key's prefix must be a DNS subdomain not longer than 253 "
@@ -409,7 +443,7 @@ TABLE: dict[str, Entry] = {
         Entry(_listeners_hostname_violate, repair=_listeners_hostname_repair),
     "Listener name must be unique within the Gateway": Entry(_listener_name_violate),
     "Combination of port, protocol and hostname must be unique for each listener":
-        Entry(_listener_combo_violate),
+        Entry(_listener_combo_violate, accept=(_listener_combo_other_hostname,)),
     "certificateRefs or options must be specified when mode is Terminate":
         Entry(_terminate_violate, repair=_terminate_repair),
     "Port for TLS configuration must be unique within the Gateway": Entry(_dup_first),
@@ -419,7 +453,8 @@ TABLE: dict[str, Entry] = {
     "sectionName or port must be unique when parentRefs includes 2 or more references to the "
     "same parent": _parent_refs(True),
     "While 16 rules and 64 matches per rule are allowed, the total number of matches across all "
-    "rules in a route must be less than 128": Entry(_too_many_matches),
+    "rules in a route must be less than 128": Entry(_too_many_matches,
+                                                   accept=(_exactly_128_matches,)),
     "Rule name must be unique within the route": Entry(_rule_names_violate),
     "Must have port for Service reference":
         Entry(_service_port_violate, repair=_service_port_repair),
@@ -427,19 +462,28 @@ TABLE: dict[str, Entry] = {
     "Only one of percent or fraction may be specified in HTTPRequestMirrorFilter": Entry(
         lambda n, c: n.update(percent=50, fraction={"numerator": 1, "denominator": 2})),
     "numerator must be less than or equal to denominator": Entry(
-        lambda n, c: n.update(numerator=3, denominator=2)),
+        lambda n, c: n.update(numerator=3, denominator=2),
+        accept=(lambda n, c: n.update(numerator=2, denominator=2),
+                lambda n, c: n.update(numerator=0),  # denominator defaults to 100
+                )),
     "May specify either httpRouteFilterRequestRedirect or httpRouteFilterRequestRewrite, but not "
     "both": Entry(lambda n, c: replace(n, [make_filter(c.items(), "RequestRedirect"),
                                            make_filter(c.items(), "URLRewrite")])),
     "AllowHeaders cannot contain '*' alongside other methods": _star_alone("X-Test"),
     "AllowMethods cannot contain '*' alongside other methods": _star_alone("GET"),
-    "AllowOrigins cannot contain '*' alongside other origins": _star_alone("https://example.com"),
+    "AllowOrigins cannot contain '*' alongside other origins": Entry(
+        lambda node, ctx: replace(node, ["*", "https://example.com"]),
+        accept=(lambda n, c: replace(n, ["*"]),
+                lambda n, c: replace(n, ["https://*.example.com", "http://a.example.com:8080"]))),
     # GRPCRoute method match
     "One or both of 'service' or 'method' must be specified": Entry(
         lambda n, c: replace(n, {"type": "Exact"}), repair=_grpc_method_repair),
     r"service must only contain valid characters (matching "
     r"^(?i)\.?[a-z_][a-z_0-9]*(\.[a-z_][a-z_0-9]*)*$)": Entry(
-        lambda n, c: replace(n, {"type": "Exact", "service": "bad service"})),
+        lambda n, c: replace(n, {"type": "Exact", "service": "bad service"}),
+        accept=(lambda n, c: replace(n, {"service": "Pkg.V1.Svc_2"}),  # (?i), type defaulted
+                lambda n, c: replace(n, {"type": "RegularExpression", "service": "bad service"}),
+                lambda n, c: replace(n, {"service": ".pkg.Svc"}))),
     "method must only contain valid characters (matching ^[A-Za-z_][A-Za-z_0-9]*$)": Entry(
         lambda n, c: replace(n, {"type": "Exact", "method": "bad method"})),
     # Session persistence
@@ -458,18 +502,25 @@ TABLE: dict[str, Entry] = {
     "Within backendRefs, When using URLRewrite filter with path.replacePrefixMatch, exactly one "
     "PathPrefix match must be specified": _prefix_rule("URLRewrite", True),
     "backendRequest timeout cannot be longer than request timeout": Entry(
-        lambda n, c: n.update(request="1s", backendRequest="2s")),
+        lambda n, c: n.update(request="1s", backendRequest="2s"),
+        accept=(lambda n, c: n.update(request="1s", backendRequest="1000ms"),
+                # request "0s" disables the request timeout: any backendRequest is fine.
+                lambda n, c: n.update(request="0s", backendRequest="10s"),
+                lambda n, c: n.update(request="1m", backendRequest="59s"))),
     # HTTPRoute path match
     "value must be an absolute path and start with '/' when type one of ['Exact', 'PathPrefix']":
         _path_value("a"),
-    "must not contain '//' when type one of ['Exact', 'PathPrefix']": _path_value("/a//b"),
+    "must not contain '//' when type one of ['Exact', 'PathPrefix']": _path_value(
+        "/a//b", accept=("/a/b/", "/")),
     "must not contain '/./' when type one of ['Exact', 'PathPrefix']": _path_value("/a/./b"),
-    "must not contain '/../' when type one of ['Exact', 'PathPrefix']": _path_value("/a/../b"),
+    "must not contain '/../' when type one of ['Exact', 'PathPrefix']": _path_value(
+        "/a/../b", accept=("/a/..b", "/a/b..", "/...")),
     "must not contain '%2f' when type one of ['Exact', 'PathPrefix']": _path_value("/a%2fb"),
     "must not contain '%2F' when type one of ['Exact', 'PathPrefix']": _path_value("/a%2Fb"),
     "must not contain '#' when type one of ['Exact', 'PathPrefix']": _path_value("/a#b"),
     "must not end with '/..' when type one of ['Exact', 'PathPrefix']": _path_value("/a/.."),
-    "must not end with '/.' when type one of ['Exact', 'PathPrefix']": _path_value("/a/."),
+    "must not end with '/.' when type one of ['Exact', 'PathPrefix']": _path_value(
+        "/a/.", accept=("/a.", "/a/.b")),
     # Same set as the enum on path.type, and an enum violation (NotSupported) is a "blocking"
     # error: the API server then skips every CEL rule (apiextensions-apiserver strategy.go
     # hasBlockingErr), so this rule can never be the one that rejects an object.

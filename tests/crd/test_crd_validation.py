@@ -92,7 +92,7 @@ def _constraint_keys(channel: str) -> set:
             if not v.get("served"):
                 continue
             for segs, c, detail, _ in crd_cases.constraints(v["schema"]["openAPIV3Schema"], []):
-                if c in ("type", "unknown-field", "accepted", "pattern-corpus"):
+                if c in ("type", "unknown-field", "accepted", "pattern-corpus", "cel-near-miss"):
                     continue
                 out.add((kind, v["name"], crd_cases.schema_path(segs), c, repr(detail)))
     return out
