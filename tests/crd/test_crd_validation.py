@@ -115,13 +115,13 @@ def test_standard_channel_is_covered_by_experimental():
         map(str, unexplained))
 
 
-def test_the_check_fails_for_a_validator_that_accepts_everything(tmp_path):
+def test_the_check_fails_for_a_validator_that_accepts_everything(report, tmp_path):
     # Negative control of the harness itself: a "gantry" that accepts every manifest must fail
     # every violation case (and no valid one).
     fake = tmp_path / "fake-gantry"
     fake.write_text("#!/bin/sh\necho \"$2: 1 files, 1 objects, no problems\"\n")
     fake.chmod(0o755)
-    rep = crd_check.run(str(fake), str(tmp_path / "cases"))
+    rep = crd_check.run(str(fake), str(tmp_path / "cases"), cases=report.cases)
     violations = [c for c in rep.cases if c.invalid is not None]
     must_fail = [c for c in violations if not c.extra.get("expect_absent")]
     assert len(rep.failures) == len(must_fail) > 2000
