@@ -50,22 +50,59 @@ std::optional<int64_t> parseYamlInt(std::string_view raw) {
     s.remove_prefix(1);
   }
   if (!allDigits(s, base) || s[0] == '_') return std::nullopt;
-  std::string digits;
-  for (char c : s)
-    if (c != '_') digits.push_back(c);
+  std::string digits;  // only when there are underscores to drop
+  if (s.find('_') != std::string_view::npos) {
+    for (char c : s)
+      if (c != '_') digits.push_back(c);
+    s = digits;
+  }
   uint64_t value = 0;
-  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, base);
-  if (ec != std::errc() || p != digits.data() + digits.size()) return std::nullopt;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), value, base);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
   if (!neg && value > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
   if (neg && value > static_cast<uint64_t>(INT64_MAX) + 1) return std::nullopt;
   return neg ? static_cast<int64_t>(0 - value) : static_cast<int64_t>(value);
 }
 
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+// go-yaml v2's float resolution: [-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?
+// and the .inf/.nan spellings. Checked by hand rather than with RE2: it runs for every plain
+// scalar that is not an integer, most of which fail on their first character.
 bool looksFloat(std::string_view s) {
+  if (s.empty()) return false;
+  const char c0 = s[0];
+  if (c0 != '-' && c0 != '+' && c0 != '.' && !isDigit(c0)) return false;
   if (anyOf(s, {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
                 ".nan", ".NaN", ".NAN"}))
     return true;
-  return patternMatches(R"(^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$)", s);
+  size_t i = 0;
+  const size_t n = s.size();
+  auto digits = [&](bool underscore) {
+    size_t start = i;
+    while (i < n && (isDigit(s[i]) || (underscore && s[i] == '_'))) ++i;
+    return i - start;
+  };
+  if (s[i] == '-' || s[i] == '+') ++i;
+  if (i < n && s[i] == '.') {
+    ++i;
+    if (digits(false) == 0) return false;
+  } else if (i < n && isDigit(s[i])) {
+    ++i;
+    digits(true);
+    if (i < n && s[i] == '.') {
+      ++i;
+      digits(true);
+    }
+  } else {
+    return false;
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < n && (s[i] == '-' || s[i] == '+')) ++i;
+    if (digits(false) == 0) return false;
+  }
+  return i == n;
 }
 
 std::string typeName(const YamlNode& n) {
@@ -195,7 +232,20 @@ ScalarKind classifyScalar(const YamlNode& n) {
 }
 
 bool patternMatches(const char* pattern, std::string_view s) {
-  // Compiled once per pattern; RE2 objects are safe to share between threads.
+  // Compiled once per pattern; RE2 objects are safe to share between threads. Each thread
+  // remembers the last patterns it used by address (the patterns are literals), checked against
+  // the text so that a reused address can never select another pattern's regex.
+  struct Recent {
+    const char* pattern = nullptr;
+    const RE2* re = nullptr;
+  };
+  constexpr size_t kRecent = 32;
+  thread_local Recent recent[kRecent];
+  Recent& slot_hint = recent[(reinterpret_cast<uintptr_t>(pattern) >> 3) % kRecent];
+  if (slot_hint.pattern == pattern && slot_hint.re->pattern() == pattern) {
+    if (!slot_hint.re->ok()) return false;
+    return RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *slot_hint.re);
+  }
   static std::mutex mu;
   static std::unordered_map<std::string, std::unique_ptr<RE2>> cache;
   const RE2* re = nullptr;
@@ -209,6 +259,7 @@ bool patternMatches(const char* pattern, std::string_view s) {
     }
     re = slot.get();
   }
+  slot_hint = Recent{pattern, re};
   if (!re->ok()) return false;
   return RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *re);
 }
@@ -511,12 +562,17 @@ std::optional<uint64_t> canonicalHash(const YamlNode& n, uint64_t seed, size_t& 
   switch (n.Type()) {
     case YamlType::kScalar: {
       ScalarKind k = classifyScalar(n);
-      std::string normalized = n.Scalar();
+      std::string_view text = n.Scalar();
+      std::string number;
       if (k == ScalarKind::kInt) {
-        if (auto i = parseYamlInt(normalized)) normalized = std::to_string(*i);
+        if (auto i = parseYamlInt(text)) {
+          number = std::to_string(*i);
+          text = number;
+        }
       }
-      h = mix(h, std::string(1, "NBIFS"[static_cast<int>(k)]));
-      return mix(h, normalized);
+      static constexpr std::string_view kKinds = "NBIFS";
+      h = mix(h, kKinds.substr(static_cast<size_t>(k), 1));
+      return mix(h, text);
     }
     case YamlType::kSequence: {
       h = mix(h, "[");

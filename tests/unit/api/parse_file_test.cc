@@ -420,6 +420,25 @@ TEST(ParseFile, InvalidUtf8IsAnErrorOnItsLine) {
   EXPECT_EQ(r.objects.config_maps[0].data.at("k"), "caf\xc3\xa9 \xf0\x9f\x99\x82");
 }
 
+TEST(ParseFile, PlainScalarsResolveToFloatsAsGoYamlDoes) {
+  // go-yaml v2: [-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)? and .inf/.nan.
+  for (const char* number :
+       {"1.5", ".5", "-.5", "+1.", "1_000.5", "1e3", "1.5E-3", "-.inf", ".NaN"}) {
+    auto r =
+        parseText(std::string("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: ") +
+                  number + "}\n");
+    ASSERT_EQ(r.errors.size(), 1u) << number;
+    EXPECT_NE(r.errors[0].message.find("as a number"), std::string::npos)
+        << number << ": " << r.errors[0].message;
+  }
+  for (const char* text : {"1.2.3", "e5", "1e", "1e+", ".", "1.5x", "._5", ".inf.", "0x1p3"}) {
+    auto r =
+        parseText(std::string("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: ") +
+                  text + "}\n");
+    EXPECT_TRUE(r.errors.empty()) << text << ": " << errorsToString(r);
+  }
+}
+
 TEST(ParseFile, UnclosedBracketIsReportedOnItsLastLine) {
   auto r = parseText("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: [a, b\n\n\n");
   ASSERT_EQ(r.errors.size(), 1u) << errorsToString(r);
