@@ -20,6 +20,7 @@
 #include "dataplane/filters/ext_authz.h"
 #include "dataplane/filters/path_modifier.h"
 #include "dataplane/filters/rule_filters.h"
+#include "dataplane/frame_pool.h"
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/http1/syntax.h"
 #include "dataplane/http1/wire.h"
@@ -308,6 +309,15 @@ bool frameBody(http1::Parser& p, http1::ChunkedValidator* v, ByteBuf& buf, Frami
   }
   return true;
 }
+
+class Conn;
+}  // namespace
+}  // namespace gantry::dataplane
+// Conn's member coroutines (~7 frames per request) recycle their frames per worker thread
+// (frame_pool.h). Declared before Conn's in-class coroutines are defined.
+GANTRY_POOLED_FRAMES(gantry::dataplane::Conn);
+namespace gantry::dataplane {
+namespace {
 
 // One downstream connection. Lives in the frame of serveConnection().
 class Conn {
