@@ -315,6 +315,8 @@ def constraints(schema: dict, segs: list):
         if schema.get("type") == "object" and "properties" in schema:
             yield segs, "unknown-field", "", schema
         yield segs, "accepted", "", schema
+        if isinstance(segs[-1], str) and segs[-1] != "{}" and not schema.get("nullable"):
+            yield segs, "null", "", schema
     for name, sub in (schema.get("properties") or {}).items():
         if not segs and name in ("status", "metadata", "apiVersion", "kind"):
             continue
@@ -507,6 +509,19 @@ def build_cases(kind: str, version: str, openapi: dict, group: str) -> list[Case
                 case.invalid = doc
                 case.expect_path = path_str(segs + ["notAField"])
                 case.expect_message = r"unknown field|field not declared in schema"
+            elif c == "null":
+                # The API server prunes a null value of a non-nullable field before defaulting and
+                # validation: `field: null` must be handled exactly like an absent field.
+                gen.materialize(doc, segs)
+                absent = copy.deepcopy(doc)
+                set_at(doc, segs, None)
+                parent = absent
+                for seg in segs[:-1]:
+                    parent = parent[seg]
+                del parent[segs[-1]]
+                case.invalid = doc
+                case.extra["twin"] = absent
+                case.expect_path = path_str(segs)
             elif c == "accepted":
                 gen.materialize(doc, segs)
                 case.valid = doc

@@ -49,7 +49,7 @@ class Report:
         ok = collections.Counter(c.constraint for c in self.cases
                                  if (c.invalid is not None or c.valid is not None)
                                  and c.id not in failed)
-        extra = ("type", "unknown-field", "accepted", "pattern-corpus", "cel-near-miss")
+        extra = ("type", "unknown-field", "accepted", "null", "pattern-corpus", "cel-near-miss")
         constraints = [c for c in self.cases if c.constraint not in extra]
         checked = sum(1 for c in constraints if c.invalid is not None)
         failed_constraints = sum(1 for c in constraints if c.id in failed)
@@ -192,6 +192,12 @@ def run(gantry: str, keep: str | None = None, cases: list | None = None) -> Repo
             rep.skipped.append((c, c.skip_reason))
             continue
         rep.checked += 1
+        if "twin" in c.extra:
+            # A differential case: two manifests that must get the same errors.
+            for doc, tag in ((c.invalid, "a"), (c.extra["twin"], "b")):
+                doc["metadata"]["name"] = f"twin-{c.id}-{tag}"
+                write_manifest(tmp / f"twin-{c.id:05d}-{tag}", doc, c.id % 2 == 1)
+            continue
         v = c.valid
         v["metadata"]["name"] = "base"
         key = json.dumps(v, sort_keys=True)
@@ -216,6 +222,15 @@ def run(gantry: str, keep: str | None = None, cases: list | None = None) -> Repo
     errors = parse_output(proc.stdout)
     bad_valid = {f for f in valid_files.values() if errors.get(f)}
     for c in all_cases:
+        if "twin" in c.extra:
+            ext = ".yaml" if c.id % 2 else ".json"
+            a = {(e.path, e.message) for e in field_errors(errors.get(f"twin-{c.id:05d}-a{ext}", []))}
+            b = {(e.path, e.message) for e in field_errors(errors.get(f"twin-{c.id:05d}-b{ext}", []))}
+            if a != b:
+                rep.failures.append(
+                    (c, f"null and absent differ: null only {sorted(a - b)[:2]}, absent only "
+                        f"{sorted(b - a)[:2]} ({tmp / f'twin-{c.id:05d}-a{ext}'})"))
+            continue
         if c.id not in case_valid:
             continue
         vf = case_valid[c.id]
