@@ -217,6 +217,17 @@ def test_http10_default_close(gw):
         assert c.wait_closed(3)[0], "HTTP/1.0 connection without keep-alive left open"
 
 
+def test_other_versions(gw):
+    # RFC 9110 2.5: a higher minor version is processed as HTTP/1.1; another major gets 505.
+    with conn(gw.port) as c:
+        c.send(request("GET", "/minor", "a", version="HTTP/1.2"))
+        r = c.read_response()
+        assert r.status == 200 and seen(r)["target"] == "/minor"
+    with conn(gw.port) as c:
+        c.send(request("GET", "/major", "a", version="HTTP/3.0"))
+        assert c.read_response().status == 505
+
+
 def test_hop_by_hop_request_headers_removed(gw):
     r = roundtrip(gw.port, target="/hop", headers=[
         ("Connection", "keep-alive, X-Hop-A, X-Hop-B"),

@@ -54,6 +54,11 @@ Parser::Parser() { reset(HTTP_REQUEST); }
 
 void Parser::reset(llhttp_type_t type) {
   llhttp_init(&p_, type, &kSettings);
+  // The one lenient flag on: any single-digit version, as http-parser read it. llhttp 8.1 rejects
+  // versions other than 0.9, 1.0, 1.1 and 2.0, but RFC 9110 2.5 says a higher minor version of
+  // a major we implement (HTTP/1.2) is processed as HTTP/1.1, and other majors get 505 (proxy.cc),
+  // not 400. It changes nothing else (llhttp tests it only after the minor digit).
+  p_.lenient_flags = LENIENT_VERSION;
   p_.data = this;
   headers_ = nullptr;
   sink_ = nullptr;

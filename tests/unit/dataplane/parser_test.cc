@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 
 namespace gantry::dataplane::http1 {
@@ -84,6 +85,29 @@ TEST(Parser, ResponseUntilEof) {
   p.feedEof(&c);
   EXPECT_TRUE(p.done());
   EXPECT_EQ(c.body, "abc");
+}
+
+// RFC 9110 2.5: a higher minor version is processed as the highest we implement, and another
+// major version reaches the caller (which answers 505) instead of failing the parse.
+TEST(Parser, OtherVersionsReachTheCaller) {
+  for (const char* s : {"GET / HTTP/1.2\r\nHost: a\r\n\r\n", "GET / HTTP/3.0\r\nHost: a\r\n\r\n"}) {
+    Parser p;
+    std::vector<Header> h;
+    p.beginHead(HTTP_REQUEST, &h, 1024, 10);
+    ASSERT_EQ(p.feedHead(s, std::strlen(s)), HeadStatus::kComplete) << s;
+    EXPECT_EQ(p.major(), s[11] == '1' ? 1u : 3u);
+  }
+  const std::string r = "HTTP/1.2 200 OK\r\nContent-Length: 0\r\n\r\n";
+  Parser p;
+  std::vector<Header> h;
+  p.beginHead(HTTP_RESPONSE, &h, 1024, 10);
+  ASSERT_EQ(p.feedHead(r.data(), r.size()), HeadStatus::kComplete);
+  EXPECT_EQ(p.minor(), 2u);
+  EXPECT_TRUE(p.done());
+  // Not a version at all: still an error.
+  const std::string bad = "GET / HTTP/1.10\r\nHost: a\r\n\r\n";
+  p.beginHead(HTTP_REQUEST, &h, 1024, 10);
+  EXPECT_EQ(p.feedHead(bad.data(), bad.size()), HeadStatus::kBad);
 }
 
 }  // namespace
