@@ -332,6 +332,7 @@ class Conn {
     w_.registerConn(&entry_);
     asio::error_code ec;
     sock_.non_blocking(true, ec);
+    io::watchPeerClose(sock_);  // lets a short read prove the socket drained (io::noteRead)
     sock_.set_option(tcp::no_delay(true), ec);  // fails harmlessly on a socketpair
     peer_ = sock_.remote_endpoint(ec);
   }
@@ -358,11 +359,16 @@ class Conn {
     entry_.deadline_ms = upstream::earliestDeadline(ms == 0 ? 0 : w_.nowMs() + ms, cap_deadline_);
   }
   awaitable<ssize_t> readDown(ByteBuf& b) {
-    ssize_t r = tryRead(sock_, ssl_, b.data.get() + b.end, b.cap - b.end);
+    const size_t asked = b.cap - b.end;
+    ssize_t r = tryRead(sock_, ssl_, b.data.get() + b.end, asked);
     if (r == kWouldBlock || r == kWantWrite) {
-      r = co_await readSlow(sock_, ssl_, entry_, b.data.get() + b.end, b.cap - b.end, r);
+      r = co_await readSlow(sock_, ssl_, entry_, b.data.get() + b.end, asked, r);
     }
-    if (r > 0) b.end += static_cast<size_t>(r);
+    if (r > 0) {
+      b.end += static_cast<size_t>(r);
+      // A short read: the next wait for this client (hot or cold idle) needs no system call.
+      if (ssl_ == nullptr) io::noteRead(sock_, static_cast<size_t>(r), asked);
+    }
     co_return r;
   }
   awaitable<ssize_t> readUp(UpstreamConn& up, ByteBuf& b, bool wait_first = false) {
@@ -483,14 +489,19 @@ void Conn::armIdle(std::unique_ptr<Conn> self) {
     asio::co_spawn(c->w_.io(), burst(std::move(self)), asio::detached);
     return;
   }
-  c->sock_.async_wait(tcp::socket::wait_read,
-                      [self = std::move(self)](const asio::error_code& ec) mutable {
-                        Conn* c = self.get();
-                        if (ec || c->entry_.timed_out || c->w_.draining()) return;  // closes
-                        c->entry_.idle = false;
-                        c->ctx_ = c->w_.acquireCtx();
-                        asio::co_spawn(c->w_.io(), burst(std::move(self)), asio::detached);
-                      });
+  auto on_readable = [self = std::move(self)](const asio::error_code& ec) mutable {
+    Conn* c = self.get();
+    if (ec || c->entry_.timed_out || c->w_.draining()) return;  // closes
+    c->entry_.idle = false;
+    c->ctx_ = c->w_.acquireCtx();
+    asio::co_spawn(c->w_.io(), burst(std::move(self)), asio::detached);
+  };
+  if (c->ssl_ == nullptr) {
+    // No epoll_ctl when the last read proved the socket drained (io/read_readiness.h).
+    io::asyncWaitReadable(c->sock_, std::move(on_readable));
+  } else {
+    c->sock_.async_wait(tcp::socket::wait_read, std::move(on_readable));
+  }
 }
 
 void Conn::start(std::unique_ptr<Conn> self) {
@@ -563,6 +574,7 @@ awaitable<void> Conn::burst(std::unique_ptr<Conn> self) {
       if (!ec && !c.entry_.timed_out && !c.w_.draining()) {
         c.entry_.idle = false;
         in.end = n;
+        io::noteRead(c.sock_, n, in.cap);
         continue;
       }
       if (!c.entry_.demoted || ec != asio::error::operation_aborted || c.entry_.timed_out ||

@@ -100,3 +100,69 @@ def test_drain_closes_hot_idle_connections_at_once(make_echo, start_gantry):
         c.close()
     assert rc == 0
     assert elapsed < 10, f"drain waited {elapsed:.1f}s for idle connections"
+
+
+def test_half_close_after_request_is_answered_then_closed(make_echo, start_gantry):
+    # The waits for a client's next request skip the read attempt when the last read was short
+    # (dataplane/io/read_readiness.h); a FIN that came with the request bytes must still end the
+    # connection right after the response, hot or cold (more clients than hot slots), not at the
+    # idle timeout.
+    s = one_backend(make_echo, start_gantry, workers=1, args=["--idle-timeout-ms", "60000"])
+    errors = []
+
+    def client(n: int) -> None:
+        try:
+            with conn(s.port, timeout=20) as c:
+                c.send(request("GET", f"/k{n}", "a"))  # keep-alive first: the next wait is idle
+                r = c.read_response(timeout=20)
+                if r.status != 200:
+                    errors.append((n, "first", r.status))
+                c.sock.sendall(request("GET", f"/h{n}", "a"))
+                c.shutdown_write()  # FIN right behind the request bytes
+                r = c.read_response(timeout=20)
+                if r.status != 200 or seen(r)["target"] != f"/h{n}":
+                    errors.append((n, "second", r.status))
+                closed, _ = c.wait_closed(10)
+                if not closed:
+                    errors.append((n, "not closed"))
+        except Exception as e:  # reported below
+            errors.append((n, repr(e)))
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(48)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors[:5]
+    assert time.monotonic() - t0 < 30
+
+
+def test_many_sequential_requests_hot_and_cold_mixed(make_echo, start_gantry):
+    # More busy keep-alive connections than hot slots, requests back to back with short random
+    # pauses: connections move between hot, cold and busy while reads skip their attempt; every
+    # request must be answered (a lost readiness edge would stall a client until the timeout).
+    import random
+    s = one_backend(make_echo, start_gantry, workers=1)
+    errors = []
+
+    def client(n: int) -> None:
+        rnd = random.Random(n)
+        try:
+            with conn(s.port, timeout=20) as c:
+                for i in range(25):
+                    c.send(request("GET", f"/m{n}/{i}", "a"))
+                    r = c.read_response(timeout=20)
+                    if r.status != 200 or seen(r)["target"] != f"/m{n}/{i}":
+                        errors.append((n, i, r.status))
+                    if rnd.random() < 0.2:
+                        time.sleep(rnd.choice([0.001, 0.02, 0.15]))
+        except Exception as e:  # reported below
+            errors.append((n, repr(e)))
+
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(64)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    assert not errors, errors[:5]
