@@ -1149,14 +1149,14 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
     }
     if (bf != nullptr && bf->request.drops(h.name)) continue;  // RequestHeaderModifier
     if (!x.auth.empty() && x.auth.drops(h.name)) continue;     // ExternalAuth set or removed it
-    out.append(h.name).append(": ").append(h.value).append("\r\n");
+    http1::appendField(out, h.name, h.value);
   }
   if (bf != nullptr) out.append(bf->request.lines());
   for (const auto& [name, value] : x.auth.set) {
-    out.append(name).append(": ").append(value).append("\r\n");
+    http1::appendField(out, name, value);
   }
   for (const auto& [name, value] : x.auth.append) {
-    out.append(name).append(": ").append(value).append("\r\n");
+    http1::appendField(out, name, value);
   }
   // X-Forwarded-*: every received line's values, in order, then ours (de-facto standard; several
   // lines of one field are one comma-separated list, RFC 9110 5.3).
@@ -1598,7 +1598,7 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
     if (isHopByHop(h.name) || rconn.lists(h.name)) continue;
     if (bf != nullptr && bf->response.drops(h.name)) continue;  // ResponseHeaderModifier
     if (x.cors_applied && filters::isCorsResponseField(h.name)) continue;
-    out.append(h.name).append(": ").append(h.value).append("\r\n");
+    http1::appendField(out, h.name, h.value);
   }
   if (bf != nullptr) out.append(bf->response.lines());
   out.append(x.resp_extra);
