@@ -50,6 +50,7 @@ constexpr auto kNoThrow = asio::experimental::as_tuple(asio::use_awaitable);
 constexpr ssize_t kWouldBlock = -1;
 constexpr ssize_t kIoError = -2;
 constexpr ssize_t kWantWrite = -3;
+constexpr ssize_t kNotTried = -4;  // readUp(wait_first): wait before any read attempt
 constexpr uint32_t kMaxResponseHeadBytes = 64 * 1024;
 constexpr uint32_t kMaxResponseHeaders = 200;
 
@@ -91,9 +92,10 @@ awaitable<ssize_t> readSlow(tcp::socket& s, SSL* ssl, ConnEntry& e, char* p, siz
     // readiness was already consumed); a read operation is queued on the existing registration
     // and performed by the reactor on EPOLLIN, so a wait costs no epoll_ctl (bench/README.md
     // "Where the time goes"). TLS keeps async_wait: OpenSSL must do the read itself.
-    // Every caller comes here right after a read returned EAGAIN, or (readUp's wait_first) right
-    // after writing a request the peer cannot have answered yet: Asio's own read attempt would
-    // only repeat that EAGAIN (io/read_readiness.h).
+    // Right after a read returned EAGAIN (no event loop turn since), Asio's own read attempt
+    // would only repeat it (io/read_readiness.h). kNotTried (readUp's wait_first) proves
+    // nothing here: proxy() marked the socket before writing the request, and the reactor has
+    // set the flag back if anything arrived since.
     if (want == kWouldBlock) io::markReadDrained(s);
     if (e.timed_out) co_return kIoError;
     auto [ec, got] = co_await s.async_read_some(asio::buffer(p, n), kNoThrow);
@@ -375,8 +377,8 @@ class Conn {
     // Decrypted bytes may already wait inside OpenSSL while the socket is not readable.
     if (up.ssl != nullptr && SSL_has_pending(up.ssl) == 1) wait_first = false;
     ssize_t r =
-        wait_first ? kWouldBlock : tryRead(up.sock, up.ssl, b.data.get() + b.end, b.cap - b.end);
-    if (r == kWouldBlock || r == kWantWrite) {
+        wait_first ? kNotTried : tryRead(up.sock, up.ssl, b.data.get() + b.end, b.cap - b.end);
+    if (r == kWouldBlock || r == kWantWrite || r == kNotTried) {
       r = co_await readSlow(up.sock, up.ssl, entry_, b.data.get() + b.end, b.cap - b.end, r);
     }
     if (r > 0) b.end += static_cast<size_t>(r);
@@ -1258,6 +1260,10 @@ awaitable<bool> Conn::proxy(Exchange& x, const CompiledBackend& backend) {
         iov.push_back(asio::buffer(c.replay.body()));
       }
       setDeadline(opt.idle_timeout_ms);
+      // Nothing can arrive before the upstream has the request: the response read skips Asio's
+      // read attempt unless an edge comes first (io/read_readiness.h; marked before the write,
+      // so an early answer during a write that had to wait is not missed).
+      if (up->ssl == nullptr) io::markReadDrained(up->sock);
       bool up_write_failed = !co_await sendAll(up->sock, up->ssl, entry_, iov);
 
       // 8. Request body, streamed with backpressure: read from the client only once the previous
@@ -1499,6 +1505,7 @@ awaitable<bool> Conn::relayResponse(Exchange& x, std::unique_ptr<UpstreamConn>& 
         }
         iov.push_back(asio::buffer(out));
         setDeadline(response_timed ? response_timeout : opt.idle_timeout_ms);
+        if (up->ssl == nullptr) io::markReadDrained(up->sock);  // as for the first write
         if (!co_await sendAll(up->sock, up->ssl, entry_, iov)) {
           co_return co_await sendLocal(x, 502, "upstream reset\n", true);
         }
