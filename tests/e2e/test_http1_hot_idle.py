@@ -1,7 +1,7 @@
 """Hot idle keep-alive connections (dataplane Worker::enterHotIdle): after a response, a busy
 connection waits for its next request inside its coroutine with its buffers; the worker tick
 (<= 100 ms) demotes it to a cold idle connection (no coroutine, no buffer) after a whole tick
-without a request; at most 32 are hot per worker. Whatever the state, a keep-alive connection must
+without a request; at most 64 are hot per worker. Whatever the state, a keep-alive connection must
 behave the same: served, closed on client close, idle timeout and drain."""
 
 import os
@@ -38,7 +38,7 @@ def test_connection_served_hot_then_cold_then_hot(make_echo, start_gantry):
 
 
 def test_more_busy_connections_than_hot_slots(make_echo, start_gantry):
-    # 80 connections on one worker, more than its 32 hot slots: the rest go cold at once; every
+    # 80 connections on one worker, more than its 64 hot slots: the rest go cold at once; every
     # request on every connection is answered, in three rounds separated by demotion-length pauses.
     s = one_backend(make_echo, start_gantry, workers=1)
     errors = []
@@ -129,7 +129,7 @@ def test_half_close_after_request_is_answered_then_closed(make_echo, start_gantr
             errors.append((n, repr(e)))
 
     t0 = time.monotonic()
-    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(48)]
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(80)]
     for t in threads:
         t.start()
     for t in threads:
@@ -160,7 +160,7 @@ def test_many_sequential_requests_hot_and_cold_mixed(make_echo, start_gantry):
         except Exception as e:  # reported below
             errors.append((n, repr(e)))
 
-    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(64)]
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(80)]
     for t in threads:
         t.start()
     for t in threads:
