@@ -224,7 +224,7 @@ struct IncrementalTranslator::State {
   struct Route {
     uint32_t pos = 0;  // index in objects.http_routes
     std::string created, ns, name;
-    std::vector<uint32_t> counted, reached;
+    std::vector<uint32_t> counted, reached, claimed;
     std::vector<std::string> backends;
     std::vector<std::pair<std::string, std::string>> service_gateways;
     RouteOrder order() const { return {created, ns, name}; }
@@ -235,6 +235,7 @@ struct IncrementalTranslator::State {
   std::vector<RouteFingerprint> routes;
   std::unordered_map<std::string, Route> by_route;  // by ir::Rule::route ("HTTPRoute/ns/name")
   std::vector<internal::TraceListener> listeners;
+  std::vector<uint32_t> grpc_listeners;  // listeners some GRPCRoute attaches to (sorted)
   std::unordered_map<std::string, uint32_t> backend_refs;  // ir::Backend name -> routes using it
   // (Service, Gateway) -> routes of that Gateway using that Service (BackendTLSPolicy ancestors).
   std::map<std::pair<std::string, std::string>, uint32_t> service_gateway_refs;
@@ -267,7 +268,6 @@ namespace {
 // Why `objects` cannot be translated incrementally at all ("" = it can).
 std::string ineligible(const api::ObjectSet& objects) {
   if (!objects.keys_unique) return "keys not known to be unique";
-  if (!objects.grpc_routes.empty()) return "GRPCRoutes present";
   for (const auto& g : objects.gateways)
     if (g.backend_client_certificate_ref) return "a Gateway has a backend client certificate";
   return "";
@@ -336,6 +336,7 @@ IncrementalResult IncrementalTranslator::full(
     sr.name = m.name;
     sr.counted = std::move(tr.counted);
     sr.reached = std::move(tr.reached);
+    sr.claimed = std::move(tr.claimed);
     for (auto& b : tr.backends) ++st->backend_refs[b];
     sr.backends = std::move(tr.backends);
     for (auto& p : tr.service_gateways) ++st->service_gateway_refs[p];
@@ -345,6 +346,8 @@ IncrementalResult IncrementalTranslator::full(
   for (const auto& b : trace.other_backends) ++st->backend_refs[b];
   for (const auto& p : trace.other_service_gateways) ++st->service_gateway_refs[p];
   st->listeners = std::move(trace.listeners);
+  st->grpc_listeners = std::move(trace.grpc_listeners);
+  std::sort(st->grpc_listeners.begin(), st->grpc_listeners.end());
   st->snapshot = out.snapshot;
   st->statuses = out.statuses;
   state_ = std::move(st);
@@ -457,6 +460,23 @@ bool IncrementalTranslator::delta(
     if (a.name != b.name || a.status_index != b.status_index ||
         a.status_listener != b.status_listener || a.http != b.http) {
       reason = "listeners differ";
+      return false;
+    }
+  }
+  // HTTPRoute/GRPCRoute hostname conflicts are decided per listener across routes of both kinds
+  // (translate.cc httpGrpcConflicts): a delta is exact only if no changed route, old or new
+  // version, attaches to a listener a GRPCRoute attaches to.
+  if (!st.grpc_listeners.empty()) {
+    auto shared = [&](const std::vector<uint32_t>& claimed) {
+      for (uint32_t id : claimed)
+        if (std::binary_search(st.grpc_listeners.begin(), st.grpc_listeners.end(), id)) return true;
+      return false;
+    };
+    bool conflict = false;
+    for (const State::Route* r : removed) conflict = conflict || shared(r->claimed);
+    for (const auto& tr : trace.http_routes) conflict = conflict || shared(tr.claimed);
+    if (conflict) {
+      reason = "a changed HTTPRoute shares a listener with a GRPCRoute";
       return false;
     }
   }
@@ -718,6 +738,7 @@ bool IncrementalTranslator::delta(
     sr.name = m.name;
     sr.counted = std::move(tr.counted);
     sr.reached = std::move(tr.reached);
+    sr.claimed = std::move(tr.claimed);
     sr.backends = std::move(tr.backends);
     sr.service_gateways = std::move(tr.service_gateways);
     st.by_route.insert_or_assign(fresh[k].key, std::move(sr));

@@ -14,7 +14,8 @@
 //    parser's fingerprint of the spec; 0 = unknown -> full translation). HTTPRoutes are compared
 //    the same way, position by position: a route whose fingerprint or position changed is removed
 //    and translated again;
-//  - no GRPCRoute (HTTPRoute/GRPCRoute hostname conflicts are decided across routes), no Gateway
+//  - no changed HTTPRoute (old or new version) attaches to a listener a GRPCRoute attaches to
+//    (HTTPRoute/GRPCRoute hostname conflicts are decided across routes of a listener), no Gateway
 //    with spec.tls.backend.clientCertificateRef (per-Gateway backend variants), unique keys.
 //    (BackendTLSPolicy statuses, whose ancestors are the Gateways whose routes use a Service,
 //    are recomputed from reference counts of (Service, Gateway) pairs);

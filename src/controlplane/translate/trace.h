@@ -26,6 +26,7 @@ struct TraceRoute {
   size_t object_index = 0;            // index in objects.http_routes
   std::vector<uint32_t> counted;      // listeners (indices into listeners) it counts on
   std::vector<uint32_t> reached;      // programmed listeners that got its rules and entries
+  std::vector<uint32_t> claimed;      // listeners it attached to before HTTP/GRPC conflicts
   std::vector<std::string> backends;  // ir::Backend names it resolved (repeats possible)
   // (Service "<ns>/<name>", Gateway "<ns>/<name>"): its accepted parents use the Service
   // (BackendTLSPolicy ancestors).
@@ -37,6 +38,7 @@ struct TranslateTrace {
   std::vector<TraceRoute> http_routes;      // the HTTPRoutes translated, in objects order
   std::vector<std::string> other_backends;  // backends resolved by GRPCRoutes and L4 routes
   std::vector<std::pair<std::string, std::string>> other_service_gateways;  // theirs
+  std::vector<uint32_t> grpc_listeners;  // listeners some GRPCRoute attached to (pre-conflict)
 };
 
 // translate() that also fills `trace`. With `only_http_routes` (ascending indices into

@@ -2431,11 +2431,24 @@ void Translator::routes() {
   const size_t n_http_grpc = http_routes.size() + grpc_routes.size();
   std::vector<std::vector<ParentEval>> parents(n_http_grpc);
   for (size_t k = 0; k < n_http_grpc; ++k) parents[k] = evalParents(all[k]);
-  if (!http_routes.empty() && !grpc_routes.empty()) httpGrpcConflicts(all, idx, parents);
   if (trace_) {
+    // The listeners each route claims hostnames on before HTTPRoute/GRPCRoute conflicts are
+    // decided (httpGrpcConflicts): where a changed HTTPRoute could change a GRPCRoute's fate.
     trace_->http_routes.resize(http_routes.size());
     trace_backends_ = &trace_->other_backends;
+    for (size_t k = 0; k < n_http_grpc; ++k) {
+      for (const auto& pe : parents[k]) {
+        if (!pe.accepted) continue;
+        for (const auto& a : pe.attachments) {
+          auto& ids =
+              k < http_routes.size() ? trace_->http_routes[k].claimed : trace_->grpc_listeners;
+          if (std::find(ids.begin(), ids.end(), a.listener->trace_id) == ids.end())
+            ids.push_back(a.listener->trace_id);
+        }
+      }
+    }
   }
+  if (!http_routes.empty() && !grpc_routes.empty()) httpGrpcConflicts(all, idx, parents);
   for (const api::HttpRoute* r : http_routes) {
     RouteCtx& rc = all[i];
     if (trace_) {
