@@ -14,6 +14,7 @@
 #include "dataplane/filters/ext_authz.h"
 #include "dataplane/filters/path_modifier.h"
 #include "dataplane/filters/rule_filters.h"
+#include "dataplane/frame_pool.h"
 #include "dataplane/grpc/grpc_proxy.h"
 #include "dataplane/http1/conn_internal.h"
 #include "dataplane/http1/syntax.h"
@@ -204,6 +205,15 @@ void appendLines(std::string_view lines, std::string& store, std::vector<Field>&
 }
 
 enum class ReqFailure : uint8_t { kNone, kClientGone, kTimeout };
+
+struct Exchange;
+}  // namespace
+}  // namespace gantry::dataplane::http2
+// The per-stream coroutines taking an Exchange& recycle their frames per worker thread
+// (frame_pool.h), as the HTTP/1 path's Conn does.
+GANTRY_POOLED_FRAMES(gantry::dataplane::http2::Exchange);
+namespace gantry::dataplane::http2 {
+namespace {
 
 struct Exchange {
   Session& ss;
