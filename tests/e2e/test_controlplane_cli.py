@@ -108,3 +108,20 @@ def test_run_on_unreadable_folder_fails(gantry_bin, tmp_path):
             "127.0.0.1:0", timeout=10)
     assert r.returncode != 0
     assert "missing" in (r.stdout + r.stderr)
+
+
+def test_version_names_the_allocator_serving_malloc(gantry_bin, tmp_path, start_gantry):
+    r = run(gantry_bin, "version")
+    assert r.returncode == 0, r.stderr
+    m = re.fullmatch(r"gantry \S+ \(allocator: (tcmalloc|jemalloc|mimalloc|glibc) \S.*\)\n",
+                     r.stdout)
+    assert m, r.stdout
+    # The allocator it names (CMake GANTRY_MALLOC) is the one mapped into a running gantry.
+    (tmp_path / "cfg").mkdir()
+    g = start_gantry(config_dir=tmp_path / "cfg")
+    maps = Path(f"/proc/{g.pid}/maps").read_text()
+    libs = {"tcmalloc": "libtcmalloc", "jemalloc": "libjemalloc", "mimalloc": "libmimalloc"}
+    if m.group(1) in libs:
+        assert libs[m.group(1)] in maps
+    else:
+        assert not any(lib in maps for lib in libs.values())
