@@ -424,7 +424,10 @@ bool IncrementalTranslator::delta(
   // 2. The new versions, translated alone. Their previous statuses (for lastTransitionTime)
   // and the non-route statuses are all `previous` they need.
   const std::vector<api::ObjectStatus>& prev = *previous;
-  const auto [prev_b, prev_e] = httpRouteRange(prev);
+  // Named, not a structured binding: clang 14 (Fuzz and Sanitize builds) cannot capture a
+  // structured binding in a lambda (C++20 P1091 is clang 16).
+  const auto prev_range = httpRouteRange(prev);
+  const size_t prev_b = prev_range.first, prev_e = prev_range.second;
   std::vector<api::ObjectStatus> prev_subset(prev.begin(), prev.begin() + prev_b);
   const bool policies = !objects.backend_tls_policies.empty();
   // BackendTLSPolicy statuses: the (Service, Gateway) pairs of every route but the changed ones
