@@ -8,8 +8,8 @@ namespace {
 // What a callback returns to stop llhttp on a check of ours (llhttp_execute returns it).
 constexpr int kStop = HPE_USER;
 
-// llhttp's default: its callbacks see every trailer byte; ours (Server sets it from the
-// request-header limit) bounds the copy in trailers_.
+// The most trailer bytes copied into trailers_ (llhttp has no limit of its own); the default is
+// http-parser's old head limit, Server sets it from the request-header limit.
 uint32_t max_trailer_bytes = 80 * 1024;
 
 llhttp_settings_t makeSettings() {
@@ -37,8 +37,8 @@ void extend(std::string_view* v, const char* at, size_t len) {
 }
 
 // Start-line octets (RFC 9112 3 and 4): a request line is printable ASCII (llhttp lets HTAB, FF
-// and non-ASCII through in the target); a status line
-// may also carry HTAB and obs-text in its reason phrase (RFC 9112 4: reason-phrase).
+// and non-ASCII through in the target); a status line may also carry HTAB and obs-text in its
+// reason phrase (RFC 9112 4: reason-phrase).
 constexpr bool requestLineOctet(unsigned char c) { return c >= 0x20 && c < 0x7f; }
 constexpr bool statusLineOctet(unsigned char c) { return (c >= 0x20 && c != 0x7f) || c == '\t'; }
 

@@ -110,5 +110,24 @@ TEST(Parser, OtherVersionsReachTheCaller) {
   EXPECT_EQ(p.feedHead(bad.data(), bad.size()), HeadStatus::kBad);
 }
 
+// llhttp has no limit on a trailer section; the copy in trailers() is bounded.
+TEST(Parser, TrailersAreBounded) {
+  const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string big = "0\r\nX-Big: " + std::string(200, 'b') + "\r\n\r\n";
+  const std::string small = "0\r\nX-Small: s\r\n\r\n";
+  Parser::setMaxTrailerBytes(100);
+  for (const std::string* body : {&big, &small}) {
+    Parser p;
+    p.reset(HTTP_REQUEST);
+    std::vector<Header> h;
+    ASSERT_TRUE(p.parseHead(head.data(), head.size(), &h));
+    Collect c;
+    p.feedBody(body->data(), body->size(), &c);
+    EXPECT_EQ(p.failed(), body == &big);
+    EXPECT_EQ(p.done(), body == &small);
+  }
+  Parser::setMaxTrailerBytes(80 * 1024);
+}
+
 }  // namespace
 }  // namespace gantry::dataplane::http1
