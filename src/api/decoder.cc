@@ -481,7 +481,16 @@ std::vector<V> Decoder::list(const V& v, size_t min_items, size_t max_items) {
   out.reserve(size);
   for (size_t i = 0; i < size; ++i) {
     YamlNode item = v.n.item(i);
-    out.push_back(V{item, fmt::format("{}[{}]", v.path, i), lineOf(item, v.line)});
+    // "<path>[<i>]" without fmt: this runs for every list item of every object.
+    char index[24];
+    const char* end = std::to_chars(index, index + sizeof(index), i).ptr;
+    std::string path;
+    path.reserve(v.path.size() + static_cast<size_t>(end - index) + 2);
+    path.append(v.path)
+        .append(1, '[')
+        .append(index, static_cast<size_t>(end - index))
+        .append(1, ']');
+    out.push_back(V{item, std::move(path), lineOf(item, v.line)});
   }
   return out;
 }
