@@ -34,7 +34,7 @@ class Parser {
   }
   ~Parser() {
     if (parser_) fy_parser_destroy(parser_);
-    if (diag_) fy_diag_unref(diag_);
+    if (diag_) fy_diag_destroy(diag_);
   }
   Parser(const Parser&) = delete;
   Parser& operator=(const Parser&) = delete;
