@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
   run->add_option("--idle-timeout-ms", o.idle_timeout_ms, "Keep-alive idle timeout");
   run->add_option("--header-timeout-ms", o.header_timeout_ms, "Time to receive request headers");
   run->add_option("--max-connections-per-worker", o.max_connections_per_worker, "Per worker");
-  run->add_option("--upstream-connect-timeout-ms", o.upstream_connect_timeout_ms, "Connect timeout");
+  run->add_option("--upstream-connect-timeout-ms", o.upstream_connect_timeout_ms,
+                  "Connect timeout");
   run->add_option("--upstream-response-timeout-ms", o.upstream_response_timeout_ms,
                   "Time to first response byte when no route timeout applies (0 = none)");
   run->add_option("--drain-timeout-ms", o.drain_timeout_ms, "Graceful shutdown drain time");

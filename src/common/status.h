@@ -65,19 +65,19 @@ class StatusOr {
 //  GANTRY_ASSERT:       always checked, fatal.
 //  GANTRY_BUG:          fatal in debug; in release logs and continues (the caller must cope).
 #define GANTRY_DEBUG_ASSERT(c) assert(c)
-#define GANTRY_ASSERT(c)                                                        \
-  do {                                                                          \
-    if (!(c)) {                                                                 \
+#define GANTRY_ASSERT(c)                                                         \
+  do {                                                                           \
+    if (!(c)) {                                                                  \
       spdlog::critical("assertion failed: {} at {}:{}", #c, __FILE__, __LINE__); \
-      std::abort();                                                             \
-    }                                                                           \
+      std::abort();                                                              \
+    }                                                                            \
   } while (0)
 #ifdef NDEBUG
 #define GANTRY_BUG(msg) spdlog::error("BUG: {} at {}:{}", msg, __FILE__, __LINE__)
 #else
-#define GANTRY_BUG(msg)                                               \
-  do {                                                                \
-    spdlog::critical("BUG: {} at {}:{}", msg, __FILE__, __LINE__);    \
-    std::abort();                                                     \
+#define GANTRY_BUG(msg)                                            \
+  do {                                                             \
+    spdlog::critical("BUG: {} at {}:{}", msg, __FILE__, __LINE__); \
+    std::abort();                                                  \
   } while (0)
 #endif
