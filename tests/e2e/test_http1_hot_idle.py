@@ -17,6 +17,15 @@ def _open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+
+def run_clients(client, count, timeout):
+    """Runs client(n) for n in range(count) on threads at once; each reports its own errors."""
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+
 def test_connection_served_hot_then_cold_then_hot(make_echo, start_gantry):
     s = one_backend(make_echo, start_gantry, workers=1)
     with conn(s.port) as c:
@@ -56,11 +65,7 @@ def test_more_busy_connections_than_hot_slots(make_echo, start_gantry):
         except Exception as e:  # reported below
             errors.append((n, repr(e)))
 
-    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(80)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    run_clients(client, 80, timeout=60)
     assert not errors, errors[:5]
 
 
@@ -129,11 +134,7 @@ def test_half_close_after_request_is_answered_then_closed(make_echo, start_gantr
             errors.append((n, repr(e)))
 
     t0 = time.monotonic()
-    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(80)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    run_clients(client, 80, timeout=60)
     assert not errors, errors[:5]
     assert time.monotonic() - t0 < 30
 
@@ -160,9 +161,5 @@ def test_many_sequential_requests_hot_and_cold_mixed(make_echo, start_gantry):
         except Exception as e:  # reported below
             errors.append((n, repr(e)))
 
-    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(80)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(90)
+    run_clients(client, 80, timeout=90)
     assert not errors, errors[:5]
